@@ -1,0 +1,38 @@
+# PosDesk: `make run` for the demo, `make test` for the whole suite.
+VENV := .venv
+PY := $(VENV)/bin/python
+# Tests run on PostgreSQL and Redis, as in production; override to point elsewhere.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/posdesk
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run test lint format bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# The embedded default: SQLite, Celery eager, demo data, http://127.0.0.1:8000
+run: install
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py migrate --noinput
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py seed_demo
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py runserver 127.0.0.1:8000
+
+test: install
+	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles test-output .test-media

@@ -1,0 +1,305 @@
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from devices.warranty import WarrantyStatus, add_months, warranty_status
+
+
+class Provider(models.Model):
+    """Who issued and services terminals, or acquires their payments."""
+
+    class Kind(models.TextChoices):
+        BANK = "bank", _("Bank")
+        PAYMENT_INSTITUTION = "payment_institution", _("Payment institution")
+        THIRD_PARTY = "third_party", _("Third-party service provider")
+        MANUFACTURER = "manufacturer", _("Manufacturer")
+
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    hotline = models.CharField(_("hotline"), max_length=40, blank=True)
+    support_24h = models.BooleanField(_("24-hour support"), default=False)
+    website = models.URLField(_("website"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("provider")
+        verbose_name_plural = _("providers")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="provider_name_unique_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Merchant(models.Model):
+    """A shop (or chain) that owns terminals and files faults."""
+
+    name = models.CharField(_("name"), max_length=160)
+    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
+    city = models.CharField(_("city"), max_length=80, blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="Membership",
+        through_fields=("merchant", "user"),
+        related_name="merchants",
+        verbose_name=_("members"),
+        blank=True,
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("merchant")
+        verbose_name_plural = _("merchants")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """Ties a user to exactly one merchant or one provider (never both, never two)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="membership",
+        verbose_name=_("user"),
+    )
+    merchant = models.ForeignKey(
+        Merchant,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="memberships",
+        verbose_name=_("merchant"),
+    )
+    provider = models.ForeignKey(
+        Provider,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="memberships",
+        verbose_name=_("provider"),
+    )
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(merchant__isnull=False, provider__isnull=True)
+                    | Q(merchant__isnull=True, provider__isnull=False)
+                ),
+                name="membership_one_merchant_or_provider",
+                violation_error_message=_("A user belongs to one merchant or one provider."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.merchant or self.provider}"
+
+
+class Brand(models.Model):
+    name = models.CharField(_("name"), max_length=80)
+    support_note = models.CharField(
+        _("support note"),
+        max_length=200,
+        blank=True,
+        help_text=_("E.g. 24-hour phone support, or send to a local authorised repair centre."),
+    )
+
+    class Meta:
+        verbose_name = _("brand")
+        verbose_name_plural = _("brands")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="brand_name_unique_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeviceModel(models.Model):
+    brand = models.ForeignKey(
+        Brand, on_delete=models.PROTECT, related_name="models", verbose_name=_("brand")
+    )
+    name = models.CharField(_("model name"), max_length=80)
+    default_warranty_months = models.PositiveSmallIntegerField(
+        _("default warranty (months)"), default=12
+    )
+
+    class Meta:
+        verbose_name = _("device model")
+        verbose_name_plural = _("device models")
+        ordering = ["brand__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                "brand", Lower("name"), name="devicemodel_name_unique_per_brand"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.brand.name} {self.name}"
+
+
+class DeviceQuerySet(models.QuerySet):
+    def visible_to(self, user) -> DeviceQuerySet:  # noqa: ANN001
+        """Devices `user` may see: a merchant's own; staff all; anyone else none."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_staff:
+            return self.all()
+        merchant = user.merchant
+        if merchant is None:
+            return self.none()
+        return self.filter(merchant=merchant)
+
+
+def proof_upload_to(instance: Device, filename: str) -> str:
+    import uuid
+    from pathlib import PurePath
+
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"proofs/{uuid.uuid4().hex}{suffix}"
+
+
+class Device(models.Model):
+    """A POS terminal in a merchant's shop."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        IN_REPAIR = "in_repair", _("In repair")
+        REPLACED = "replaced", _("Replaced")
+        RETIRED = "retired", _("Retired")
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="devices", verbose_name=_("merchant")
+    )
+    provider = models.ForeignKey(
+        Provider,
+        on_delete=models.PROTECT,
+        related_name="serviced_devices",
+        verbose_name=_("service provider"),
+    )
+    acquirer = models.ForeignKey(
+        Provider,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="acquired_devices",
+        verbose_name=_("acquirer"),
+        help_text=_("The bank or payment institution that acquires this terminal's payments."),
+    )
+    model = models.ForeignKey(
+        DeviceModel, on_delete=models.PROTECT, related_name="devices", verbose_name=_("model")
+    )
+    # Copied from the model so the database can hold "serial unique per brand".
+    brand = models.ForeignKey(
+        Brand, on_delete=models.PROTECT, related_name="devices", editable=False
+    )
+    serial_number = models.CharField(_("serial number"), max_length=64)
+    purchase_date = models.DateField(_("purchase date"), null=True, blank=True)
+    warranty_end = models.DateField(
+        _("warranty end"),
+        null=True,
+        blank=True,
+        help_text=_("Left empty, it is the purchase date plus the model's warranty months."),
+    )
+    warranty_void = models.BooleanField(_("warranty voided"), default=False)
+    warranty_void_reason = models.CharField(
+        _("reason the warranty is void"), max_length=200, blank=True
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
+    location = models.CharField(
+        _("location"), max_length=120, blank=True, help_text=_("E.g. front counter, till 2.")
+    )
+    proof_of_purchase = models.FileField(
+        _("proof of purchase"), upload_to=proof_upload_to, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = DeviceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "serial_number"],
+                name="device_serial_unique_per_brand",
+                violation_error_message=_(
+                    "A terminal of this brand with this serial number is already registered."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(warranty_void=False) | ~Q(warranty_void_reason=""),
+                name="device_void_warranty_has_reason",
+                violation_error_message=_("Say why the warranty is void."),
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(warranty_end__isnull=True)
+                    | Q(purchase_date__isnull=True)
+                    | Q(warranty_end__gte=F("purchase_date"))
+                ),
+                name="device_warranty_end_after_purchase",
+                violation_error_message=_("The warranty cannot end before the purchase date."),
+            ),
+        ]
+        indexes = [
+            # The merchant's device list, newest first.
+            models.Index(fields=["merchant", "-created_at"], name="device_merchant_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} · {self.serial_number}"
+
+    def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        self.serial_number = normalise_serial(self.serial_number)
+        if self.model_id is not None:
+            self.brand_id = self.model.brand_id
+        if self.warranty_end is None:
+            # The documented default (see the field's help text), not a silent rewrite:
+            # an entered end date is always kept.
+            self.warranty_end = self.default_warranty_end()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("devices:detail", args=[self.pk])
+
+    def default_warranty_end(self) -> date | None:
+        if self.purchase_date is None or self.model_id is None:
+            return None
+        return add_months(self.purchase_date, self.model.default_warranty_months)
+
+    def warranty_status(self, on: date | None = None) -> WarrantyStatus:
+        return warranty_status(self, on=on)
+
+    @property
+    def warranty_days_left(self) -> int | None:
+        if self.warranty_end is None or self.warranty_void:
+            return None
+        return (self.warranty_end - timezone.localdate()).days
+
+
+def normalise_serial(serial: str) -> str:
+    """Serials are compared as printed on the label: no surrounding space, upper case."""
+    return (serial or "").strip().upper()

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from devices.models import Merchant, Provider
+
+
+class User(AbstractUser):
+    """A person who logs in. What they may see follows from their membership."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("Admin")
+        MERCHANT = "merchant", _("Merchant user")
+        TECHNICIAN = "technician", _("Technician")
+        NONE = "none", _("No role")
+
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+
+    @cached_property
+    def _membership(self):  # noqa: ANN202 - devices.Membership, imported lazily
+        from devices.models import Membership
+
+        return Membership.objects.select_related("merchant", "provider").filter(user=self).first()
+
+    @property
+    def merchant(self) -> Merchant | None:
+        membership = self._membership
+        return membership.merchant if membership else None
+
+    @property
+    def provider(self) -> Provider | None:
+        membership = self._membership
+        return membership.provider if membership else None
+
+    @property
+    def role(self) -> str:
+        if self.is_staff:
+            return self.Role.ADMIN
+        if self.merchant is not None:
+            return self.Role.MERCHANT
+        if self.provider is not None:
+            return self.Role.TECHNICIAN
+        return self.Role.NONE
+
+    @property
+    def is_merchant(self) -> bool:
+        return self.merchant is not None
+
+    @property
+    def is_technician(self) -> bool:
+        return self.provider is not None

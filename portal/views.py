@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from portal.models import User
+
+
+@require_GET
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Send each role to where its day starts."""
+    role = request.user.role
+    if role == User.Role.ADMIN:
+        return redirect("admin:index")
+    if role == User.Role.TECHNICIAN:
+        return redirect("tickets:work")
+    if role == User.Role.MERCHANT:
+        return redirect("devices:list")
+    return render(request, "portal/no_role.html")

@@ -1,0 +1,98 @@
+"""Factories for the test world. Each builds a valid object with the least typing."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import factory
+from django.utils import timezone
+
+from devices.models import Brand, Device, DeviceModel, Membership, Merchant, Provider
+from portal.models import User
+from tickets.models import Category, Ticket
+
+PASSWORD = "posdesk-test-pw"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+
+class ProviderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Provider
+
+    name = factory.Sequence(lambda n: f"Provider {n}")
+    kind = Provider.Kind.THIRD_PARTY
+    hotline = "400-800-0000"
+
+
+class MerchantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Merchant
+
+    name = factory.Sequence(lambda n: f"Shop {n}")
+    contact_phone = "+86 138 0000 0000"
+    city = "Shanghai"
+
+
+class BrandFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Brand
+
+    name = factory.Sequence(lambda n: f"Brand{n}")
+
+
+class DeviceModelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DeviceModel
+
+    brand = factory.SubFactory(BrandFactory)
+    name = factory.Sequence(lambda n: f"M{n}")
+    default_warranty_months = 12
+
+
+class DeviceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Device
+
+    merchant = factory.SubFactory(MerchantFactory)
+    provider = factory.SubFactory(ProviderFactory)
+    model = factory.SubFactory(DeviceModelFactory)
+    serial_number = factory.Sequence(lambda n: f"SN{n:08d}")
+    purchase_date = factory.LazyFunction(lambda: date.today() - timedelta(days=100))
+    warranty_end = factory.LazyFunction(lambda: date.today() + timedelta(days=265))
+    location = "Front counter"
+
+
+class TicketFactory(factory.django.DjangoModelFactory):
+    """A filed ticket (state `new`, no queue). Route it with the routing service."""
+
+    class Meta:
+        model = Ticket
+
+    device = factory.SubFactory(DeviceFactory)
+    merchant = factory.LazyAttribute(lambda t: t.device.merchant)
+    reporter = factory.SubFactory(UserFactory)
+    category = Category.HARDWARE
+    symptom = "screen"
+    can_take_payments = Ticket.Payments.NO
+    priority = 1
+    description = "The screen stays dark."
+    callback_phone = "+86 138 0000 0000"
+    warranty_status = factory.LazyAttribute(lambda t: t.device.warranty_status())
+    warranty_end = factory.LazyAttribute(lambda t: t.device.warranty_end)
+    created_at = factory.LazyFunction(timezone.now)
+
+
+def member_of(
+    user: User, *, merchant: Merchant | None = None, provider: Provider | None = None
+) -> User:
+    Membership.objects.create(user=user, merchant=merchant, provider=provider)
+    return user

@@ -1,0 +1,605 @@
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from devices.warranty import WarrantyStatus
+
+
+class Category(models.TextChoices):
+    HARDWARE = "hardware", _("Hardware")
+    SOFTWARE = "software", _("Software")
+    NETWORK = "network", _("Network")
+    TRANSACTION = "transaction", _("Transaction / payment")
+    OTHER = "other", _("Other")
+
+
+# The symptom list shown for each category. Codes are stored; labels are translated.
+SYMPTOMS: dict[str, list[tuple[str, str]]] = {
+    Category.HARDWARE: [
+        ("screen", _("Screen dead, dark or broken")),
+        ("keypad", _("Keypad not responding")),
+        ("printer", _("Printer jams or does not print")),
+        ("card_reader", _("Card reader (chip, swipe or contactless)")),
+        ("battery", _("Battery does not charge or hold")),
+        ("power", _("Does not power on")),
+        ("other", _("Other hardware fault")),
+    ],
+    Category.SOFTWARE: [
+        ("frozen", _("Frozen or stuck on a screen")),
+        ("slow", _("Very slow")),
+        ("error_code", _("Shows an error code")),
+        ("update", _("Update failed")),
+        ("login", _("Cannot sign in / operator locked")),
+        ("other", _("Other software fault")),
+    ],
+    Category.NETWORK: [
+        ("wifi", _("Wi-Fi does not connect")),
+        ("cable", _("Cable (Ethernet) does not connect")),
+        ("mobile", _("SIM / mobile data does not connect")),
+        ("host", _("Connected, but cannot reach the payment host")),
+        ("other", _("Other network fault")),
+    ],
+    Category.TRANSACTION: [
+        ("charged_not_completed", _("Card charged but payment not completed")),
+        ("cancelled", _("Payment cancelled or reversed")),
+        ("refund", _("Refund problem")),
+        ("fees", _("Wrong fees or settlement")),
+        ("other", _("Other payment problem")),
+    ],
+    Category.OTHER: [
+        ("other", _("Something else")),
+    ],
+}
+
+
+def symptom_label(category: str, code: str) -> str:
+    for value, label in SYMPTOMS.get(category, []):
+        if value == code:
+            return str(label)
+    return code
+
+
+class Priority(models.IntegerChoices):
+    P1 = 1, _("P1 · cannot take payments")
+    P2 = 2, _("P2 · degraded")
+    P3 = 3, _("P3 · can still take payments")
+
+
+class Queue(models.Model):
+    """An after-sales queue of one provider, or the platform's triage queue."""
+
+    class Kind(models.TextChoices):
+        WARRANTY_REPAIR = "warranty_repair", _("Warranty repair")
+        PAID_REPAIR = "paid_repair", _("Paid repair")
+        REMOTE_SUPPORT = "remote_support", _("Remote support")
+        TRANSACTION_SUPPORT = "transaction_support", _("Transaction support")
+        TRIAGE = "triage", _("Triage")
+
+    provider = models.ForeignKey(
+        "devices.Provider",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="queues",
+        verbose_name=_("provider"),
+        help_text=_("Empty for the platform triage queue."),
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=120)
+    active = models.BooleanField(_("active"), default=True)
+    # SLA targets in minutes, per priority.
+    first_response_p1 = models.PositiveIntegerField(_("first response P1 (min)"), default=60)
+    first_response_p2 = models.PositiveIntegerField(_("first response P2 (min)"), default=240)
+    first_response_p3 = models.PositiveIntegerField(_("first response P3 (min)"), default=480)
+    resolution_p1 = models.PositiveIntegerField(_("resolution P1 (min)"), default=8 * 60)
+    resolution_p2 = models.PositiveIntegerField(_("resolution P2 (min)"), default=24 * 60)
+    resolution_p3 = models.PositiveIntegerField(_("resolution P3 (min)"), default=72 * 60)
+
+    class Meta:
+        verbose_name = _("queue")
+        verbose_name_plural = _("queues")
+        ordering = ["provider__name", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "kind"],
+                condition=Q(provider__isnull=False),
+                name="queue_one_kind_per_provider",
+            ),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(provider__isnull=True),
+                name="queue_one_platform_queue_per_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def first_response_minutes(self, priority: int) -> int:
+        return getattr(self, f"first_response_p{priority}")
+
+    def resolution_minutes(self, priority: int) -> int:
+        return getattr(self, f"resolution_p{priority}")
+
+
+class RoutingRule(models.Model):
+    """One row of the routing table; rules are tried by `order`, first match wins."""
+
+    class Party(models.TextChoices):
+        PROVIDER = "provider", _("The device's service provider")
+        ACQUIRER = "acquirer", _("The device's acquirer")
+        PLATFORM = "platform", _("The platform")
+
+    order = models.PositiveIntegerField(_("order"), default=100)
+    name = models.CharField(_("name"), max_length=120)
+    category = models.CharField(
+        _("category"),
+        max_length=16,
+        choices=Category.choices,
+        blank=True,
+        help_text=_("Empty matches any category."),
+    )
+    warranty = models.CharField(
+        _("warranty status"),
+        max_length=8,
+        choices=WarrantyStatus.choices,
+        blank=True,
+        help_text=_("Empty matches any warranty status."),
+    )
+    provider = models.ForeignKey(
+        "devices.Provider",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="routing_rules",
+        verbose_name=_("only for provider"),
+        help_text=_("Empty matches devices of any provider."),
+    )
+    target_party = models.CharField(
+        _("route to"), max_length=16, choices=Party.choices, default=Party.PROVIDER
+    )
+    target_kind = models.CharField(_("queue kind"), max_length=32, choices=Queue.Kind.choices)
+    billable = models.BooleanField(
+        _("billable"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: decided in the target queue."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _new_submission_token() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class TicketQuerySet(models.QuerySet):
+    OPEN_STATUSES = ("new", "queued", "in_progress", "waiting_merchant")
+
+    def visible_to(self, user) -> TicketQuerySet:  # noqa: ANN001
+        """Tickets `user` may see: a merchant's own, a technician's provider's queues."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_staff:
+            return self.all()
+        merchant = user.merchant
+        if merchant is not None:
+            return self.filter(merchant=merchant)
+        provider = user.provider
+        if provider is not None:
+            return self.filter(queue__provider=provider)
+        return self.none()
+
+    def open(self) -> TicketQuerySet:
+        return self.filter(status__in=self.OPEN_STATUSES)
+
+
+class Ticket(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        QUEUED = "queued", _("Queued")
+        IN_PROGRESS = "in_progress", _("In progress")
+        WAITING_MERCHANT = "waiting_merchant", _("Waiting on merchant")
+        RESOLVED = "resolved", _("Resolved")
+        CLOSED = "closed", _("Closed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Payments(models.TextChoices):
+        NO = "no", _("No, the shop cannot take card payments")
+        DEGRADED = "degraded", _("Partly (some cards or methods fail)")
+        YES = "yes", _("Yes, payments still work")
+
+    class Resolution(models.TextChoices):
+        REMOTE_FIX = "remote_fix", _("Remote fix")
+        ON_SITE = "on_site", _("Repaired on site")
+        REPAIR_CENTRE = "repair_centre", _("Repaired at repair centre")
+        REPLACED = "replaced", _("Replaced")
+        NO_FAULT = "no_fault", _("No fault found")
+        NOT_COVERED = "not_covered", _("Not covered")
+
+    reference = models.CharField(
+        _("reference"), max_length=16, unique=True, null=True, editable=False
+    )
+    merchant = models.ForeignKey(
+        "devices.Merchant",
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("merchant"),
+    )
+    device = models.ForeignKey(
+        "devices.Device",
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("terminal"),
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="reported_tickets",
+        verbose_name=_("reporter"),
+    )
+    submission_token = models.UUIDField(default=_new_submission_token, editable=False)
+
+    category = models.CharField(_("kind of fault"), max_length=16, choices=Category.choices)
+    symptom = models.CharField(_("symptom"), max_length=32)
+    error_code = models.CharField(_("error code on the screen"), max_length=32, blank=True)
+    can_take_payments = models.CharField(
+        _("can you still take payments?"), max_length=10, choices=Payments.choices
+    )
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices)
+    checks_tried = models.JSONField(_("checks already tried"), default=list, blank=True)
+    description = models.TextField(_("what happens"))
+    callback_phone = models.CharField(_("callback phone"), max_length=40)
+    warranty_status = models.CharField(
+        _("warranty at filing"), max_length=8, choices=WarrantyStatus.choices
+    )
+    warranty_end = models.DateField(_("warranty end at filing"), null=True, blank=True)
+
+    # Transaction faults only. Never a full card number: the last four digits at most.
+    txn_time = models.DateTimeField(_("transaction time"), null=True, blank=True)
+    txn_amount = models.DecimalField(
+        _("amount (CNY)"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    card_last4 = models.CharField(_("card's last four digits"), max_length=4, blank=True)
+    txn_response_code = models.CharField(_("terminal response code"), max_length=16, blank=True)
+    txn_reference = models.CharField(_("trace / reference number"), max_length=40, blank=True)
+
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.NEW
+    )
+    queue = models.ForeignKey(
+        Queue,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("queue"),
+    )
+    billable = models.BooleanField(_("billable"), null=True, blank=True)
+    routing_note = models.TextField(_("routing explanation"), blank=True)
+    needs_admin = models.BooleanField(
+        _("needs an admin"),
+        default=False,
+        help_text=_("Set when no rule or queue fitted, or routing kept failing."),
+    )
+    route_attempts = models.PositiveSmallIntegerField(_("routing attempts"), default=0)
+    routing_failed = models.BooleanField(_("routing failed"), default=False)
+    routed_at = models.DateTimeField(_("routed"), null=True, blank=True)
+
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("assigned to"),
+    )
+    first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
+    resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    first_responded_at = models.DateTimeField(_("first responded"), null=True, blank=True)
+    # While waiting on the merchant the SLA clock stops; the pause is added to the due times.
+    sla_paused_at = models.DateTimeField(_("SLA paused since"), null=True, blank=True)
+    first_response_breached_at = models.DateTimeField(null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True)
+
+    loaner_serial = models.CharField(_("loaner serial"), max_length=64, blank=True)
+    loaner_issued_at = models.DateTimeField(_("loaner issued"), null=True, blank=True)
+    loaner_returned_at = models.DateTimeField(_("loaner returned"), null=True, blank=True)
+
+    resolution_code = models.CharField(
+        _("resolution"), max_length=20, choices=Resolution.choices, blank=True
+    )
+    resolution_note = models.TextField(_("resolution note"), blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    cancel_reason = models.CharField(_("cancel reason"), max_length=200, blank=True)
+    rating = models.PositiveSmallIntegerField(_("satisfaction (1–5)"), null=True, blank=True)
+    rating_comment = models.TextField(_("rating comment"), blank=True)
+
+    created_at = models.DateTimeField(_("filed"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A double click or a re-sent POST carries the same token: one ticket.
+            models.UniqueConstraint(
+                fields=["merchant", "submission_token"], name="ticket_submission_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
+                name="ticket_rating_1_to_5",
+            ),
+            models.CheckConstraint(
+                condition=Q(card_last4="") | Q(card_last4__regex=r"^[0-9]{4}$"),
+                name="ticket_card_last4_digits",
+            ),
+        ]
+        indexes = [
+            # The merchant's ticket list, newest first.
+            models.Index(fields=["merchant", "-created_at"], name="ticket_merchant_created"),
+            # The sweeper: tickets still `new` after the grace period.
+            models.Index(
+                fields=["created_at"], condition=Q(status="new"), name="ticket_new_created"
+            ),
+            # Queue lists: open tickets of a queue by resolution due time.
+            models.Index(
+                fields=["queue", "resolution_due"],
+                condition=Q(status__in=["queued", "in_progress", "waiting_merchant"]),
+                name="ticket_open_queue_due",
+            ),
+            # Auto-close: resolved tickets by resolution time.
+            models.Index(
+                fields=["resolved_at"], condition=Q(status="resolved"), name="ticket_resolved_at"
+            ),
+            # Repair history of one terminal.
+            models.Index(fields=["device", "-created_at"], name="ticket_device_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference or _("ticket (being filed)")
+
+    def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        creating = self._state.adding
+        super().save(*args, **kwargs)
+        if creating and not self.reference:
+            # Derived from the primary key, so two filings at once can never share one.
+            self.reference = format_reference(self.pk)
+            Ticket.objects.filter(pk=self.pk).update(reference=self.reference)
+
+    def get_absolute_url(self) -> str:
+        return reverse("tickets:detail", args=[self.reference])
+
+    @property
+    def symptom_label(self) -> str:
+        return symptom_label(self.category, self.symptom)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in TicketQuerySet.OPEN_STATUSES
+
+    def set_sla_due(self, now=None) -> None:  # noqa: ANN001
+        """Due times from the queue's targets for this ticket's priority."""
+        now = now or timezone.now()
+        if self.queue is None:
+            self.first_response_due = self.resolution_due = None
+            return
+        self.first_response_due = now + timedelta(
+            minutes=self.queue.first_response_minutes(self.priority)
+        )
+        self.resolution_due = now + timedelta(minutes=self.queue.resolution_minutes(self.priority))
+
+
+def format_reference(pk: int) -> str:
+    return f"PD-{pk:06d}"
+
+
+def priority_for(can_take_payments: str) -> int:
+    return {
+        Ticket.Payments.NO: Priority.P1,
+        Ticket.Payments.DEGRADED: Priority.P2,
+    }.get(can_take_payments, Priority.P3)
+
+
+class TicketEvent(models.Model):
+    """One entry of a ticket's timeline. Public ones are shown to the merchant."""
+
+    class Kind(models.TextChoices):
+        FILED = "filed", _("Filed")
+        ROUTED = "routed", _("Routed")
+        ROUTING_FAILED = "routing_failed", _("Routing failed")
+        CLAIMED = "claimed", _("Claimed")
+        ASSIGNED = "assigned", _("Assigned")
+        REPLY = "reply", _("Reply")
+        NOTE = "note", _("Internal note")
+        QUESTION = "question", _("Question to the merchant")
+        MERCHANT_REPLY = "merchant_reply", _("Merchant reply")
+        QUOTE_SENT = "quote_sent", _("Quote sent")
+        QUOTE_ACCEPTED = "quote_accepted", _("Quote accepted")
+        QUOTE_DECLINED = "quote_declined", _("Quote declined")
+        TRANSFERRED = "transferred", _("Transferred")
+        LOANER_ISSUED = "loaner_issued", _("Loaner issued")
+        LOANER_RETURNED = "loaner_returned", _("Loaner returned")
+        RESOLVED = "resolved", _("Resolved")
+        REOPENED = "reopened", _("Reopened")
+        CONFIRMED = "confirmed", _("Fix confirmed")
+        CLOSED = "closed", _("Closed")
+        CANCELLED = "cancelled", _("Cancelled")
+        RATED = "rated", _("Rated")
+        SLA_BREACHED = "sla_breached", _("SLA breached")
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    public = models.BooleanField(_("shown to the merchant"), default=True)
+    body = models.TextField(_("text"), blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
+        ordering = ["created_at", "id"]
+        indexes = [
+            # A ticket's timeline in time order.
+            models.Index(fields=["ticket", "created_at"], name="event_ticket_time"),
+        ]
+        constraints = [
+            # Routing happens once: a task delivered twice must not write a second event.
+            models.UniqueConstraint(
+                fields=["ticket"], condition=Q(kind="routed"), name="event_one_routed_per_ticket"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket} · {self.get_kind_display()}"
+
+
+def attachment_upload_to(instance: Attachment, filename: str) -> str:
+    # The stored name is ours: a client-sent name (with "../" or worse) never becomes a path.
+    suffix = PurePath(filename).suffix.lower()
+    if not suffix[1:].isalnum() or len(suffix) > 6:
+        suffix = ""
+    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class Attachment(models.Model):
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("ticket")
+    )
+    event = models.ForeignKey(
+        TicketEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    file = models.FileField(_("file"), upload_to=attachment_upload_to)
+    original_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("tickets:attachment", args=[self.ticket.reference, self.pk])
+
+
+class Quote(models.Model):
+    """A price for a billable repair; work waits until the merchant accepts it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the merchant")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="quotes", verbose_name=_("ticket")
+    )
+    amount = models.DecimalField(_("amount (CNY)"), max_digits=10, decimal_places=2)
+    covers = models.TextField(_("what it covers"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("quote")
+        verbose_name_plural = _("quotes")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket"],
+                condition=Q(status="pending"),
+                name="quote_one_pending_per_ticket",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="quote_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket} · ¥{self.amount}"
+
+
+class SelfHelpCheck(models.Model):
+    """A first-line check offered before a ticket is filed (editable in the admin)."""
+
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices)
+    code = models.SlugField(_("code"), max_length=40)
+    text = models.CharField(_("check"), max_length=200)
+    help_text = models.TextField(_("how to"), blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=10)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("self-help check")
+        verbose_name_plural = _("self-help checks")
+        ordering = ["category", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "code"], name="selfhelp_code_per_category"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class SelfHelpSuccess(models.Model):
+    """A fault that a first-line check fixed: no ticket, but counted per category."""
+
+    merchant = models.ForeignKey("devices.Merchant", on_delete=models.CASCADE, related_name="+")
+    device = models.ForeignKey("devices.Device", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices)
+    checks = models.JSONField(_("checks tried"), default=list, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("fixed by self-help")
+        verbose_name_plural = _("fixed by self-help")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} · {self.created_at:%Y-%m-%d}"

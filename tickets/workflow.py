@@ -1,0 +1,522 @@
+"""The ticket's life: which action is allowed, for whom, from which state.
+
+`ACTIONS` is the one table of transitions. Every state change goes through a
+function here; each takes the ticket row with `select_for_update`, checks the
+table, changes the ticket and writes a `TicketEvent` with its actor. An action
+that the table refuses raises `NotAllowed` with a message for the user; views show
+it and never turn it into a 500. Scope (is this user's merchant or provider the
+ticket's?) is checked by `role_for`, and views answer 404 when it is `None`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from tickets.models import Queue, Quote, Ticket, TicketEvent
+
+if TYPE_CHECKING:
+    from portal.models import User
+
+S = Ticket.Status
+MERCHANT = "merchant"
+TECHNICIAN = "technician"
+SYSTEM = "system"
+
+OPEN = frozenset({S.QUEUED, S.IN_PROGRESS, S.WAITING_MERCHANT})
+FILED = frozenset({S.NEW, *OPEN})
+ANY = frozenset(S.values)
+
+
+@dataclass(frozen=True)
+class Action:
+    label: str
+    roles: frozenset[str]
+    sources: frozenset[str]
+    target: str | None  # None: the status does not change
+
+
+ACTIONS: dict[str, Action] = {
+    # Technician
+    "claim": Action(gettext_lazy("Claim"), frozenset({TECHNICIAN}), OPEN, S.IN_PROGRESS),
+    "assign": Action(gettext_lazy("Assign"), frozenset({TECHNICIAN}), OPEN, None),
+    "reply": Action(gettext_lazy("Reply"), frozenset({TECHNICIAN}), OPEN, None),
+    "note": Action(gettext_lazy("Internal note"), frozenset({TECHNICIAN}), ANY, None),
+    "ask": Action(
+        gettext_lazy("Ask the merchant"),
+        frozenset({TECHNICIAN}),
+        frozenset({S.QUEUED, S.IN_PROGRESS}),
+        S.WAITING_MERCHANT,
+    ),
+    "quote": Action(
+        gettext_lazy("Send a quote"),
+        frozenset({TECHNICIAN}),
+        frozenset({S.QUEUED, S.IN_PROGRESS}),
+        S.WAITING_MERCHANT,
+    ),
+    "transfer": Action(gettext_lazy("Transfer"), frozenset({TECHNICIAN}), OPEN, S.QUEUED),
+    "loaner_issue": Action(gettext_lazy("Loaner issued"), frozenset({TECHNICIAN}), OPEN, None),
+    "loaner_return": Action(
+        gettext_lazy("Loaner returned"), frozenset({TECHNICIAN}), ANY - {S.CANCELLED}, None
+    ),
+    "resolve": Action(
+        gettext_lazy("Resolve"),
+        frozenset({TECHNICIAN}),
+        frozenset({S.QUEUED, S.IN_PROGRESS}),
+        S.RESOLVED,
+    ),
+    # Merchant
+    "merchant_reply": Action(gettext_lazy("Reply"), frozenset({MERCHANT}), FILED, None),
+    "quote_accept": Action(
+        gettext_lazy("Accept the quote"),
+        frozenset({MERCHANT}),
+        frozenset({S.WAITING_MERCHANT}),
+        S.IN_PROGRESS,
+    ),
+    "quote_decline": Action(
+        gettext_lazy("Decline the quote"),
+        frozenset({MERCHANT}),
+        frozenset({S.WAITING_MERCHANT}),
+        S.IN_PROGRESS,
+    ),
+    "confirm": Action(
+        gettext_lazy("Confirm the fix"), frozenset({MERCHANT}), frozenset({S.RESOLVED}), S.CLOSED
+    ),
+    "reopen": Action(
+        gettext_lazy("Reopen"), frozenset({MERCHANT}), frozenset({S.RESOLVED}), S.IN_PROGRESS
+    ),
+    "cancel": Action(gettext_lazy("Cancel"), frozenset({MERCHANT}), FILED, S.CANCELLED),
+    "rate": Action(gettext_lazy("Rate"), frozenset({MERCHANT}), frozenset({S.CLOSED}), None),
+    # The platform itself (beat tasks)
+    "auto_close": Action(
+        gettext_lazy("Close automatically"), frozenset({SYSTEM}), frozenset({S.RESOLVED}), S.CLOSED
+    ),
+}
+
+# Resolutions that are repair work: refused on a billable ticket until a quote is accepted.
+REPAIR_RESOLUTIONS = frozenset(
+    {Ticket.Resolution.ON_SITE, Ticket.Resolution.REPAIR_CENTRE, Ticket.Resolution.REPLACED}
+)
+
+
+class NotAllowed(Exception):
+    """An action the ticket's state or the user's role does not allow; the message is for people."""
+
+
+def role_for(ticket: Ticket, user: User | None) -> str | None:
+    """The role `user` plays on `ticket`, or None when the ticket is outside their scope."""
+    if user is None or not user.is_authenticated:
+        return None
+    merchant = user.merchant
+    if merchant is not None and merchant.pk == ticket.merchant_id:
+        return MERCHANT
+    provider = user.provider
+    if provider is not None and ticket.queue_id is not None:
+        queue = ticket.queue
+        if queue.provider_id == provider.pk:
+            return TECHNICIAN
+    return None
+
+
+def allowed_actions(ticket: Ticket, role: str | None) -> set[str]:
+    """Names of the actions `role` may take on `ticket` now (for showing buttons)."""
+    if role is None:
+        return set()
+    names = {
+        name
+        for name, action in ACTIONS.items()
+        if role in action.roles and ticket.status in action.sources
+    }
+    if ticket.rating is not None:
+        names.discard("rate")
+    if not ticket.billable:
+        names.discard("quote")
+    if ticket.loaner_issued_at is None or ticket.loaner_returned_at is not None:
+        names.discard("loaner_return")
+    if ticket.loaner_issued_at is not None and ticket.loaner_returned_at is None:
+        names.discard("loaner_issue")
+    return names
+
+
+def check(ticket: Ticket, name: str, role: str | None) -> Action:
+    action = ACTIONS[name]
+    if role not in action.roles:
+        raise NotAllowed(_("You cannot do “%(action)s” on this ticket.") % {"action": action.label})
+    if ticket.status not in action.sources:
+        raise NotAllowed(
+            _("“%(action)s” is not possible while the ticket is %(status)s.")
+            % {"action": action.label, "status": ticket.get_status_display().lower()}
+        )
+    return action
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_for_update().select_related("queue").get(pk=ticket.pk)
+
+
+def _record(
+    ticket: Ticket,
+    kind: str,
+    actor: User | None,
+    body: str = "",
+    *,
+    public: bool = True,
+    data: dict | None = None,
+) -> TicketEvent:
+    from tickets.notifications import announce_event
+
+    event = TicketEvent.objects.create(
+        ticket=ticket, kind=kind, actor=actor, body=body, public=public, data=data or {}
+    )
+    announce_event(event)
+    return event
+
+
+def _pause_sla(ticket: Ticket, now: datetime) -> None:
+    if ticket.sla_paused_at is None:
+        ticket.sla_paused_at = now
+
+
+def _resume_sla(ticket: Ticket, now: datetime) -> None:
+    """The clock stopped while the merchant had the ball: push the due times by that long."""
+    if ticket.sla_paused_at is None:
+        return
+    paused_for = now - ticket.sla_paused_at
+    if ticket.first_response_due is not None and ticket.first_responded_at is None:
+        ticket.first_response_due += paused_for
+    if ticket.resolution_due is not None:
+        ticket.resolution_due += paused_for
+    ticket.sla_paused_at = None
+
+
+def _responded(ticket: Ticket, now: datetime) -> None:
+    if ticket.first_responded_at is None:
+        ticket.first_responded_at = now
+
+
+def _move(ticket: Ticket, action: Action, now: datetime) -> None:
+    if action.target is None or action.target == ticket.status:
+        return
+    if ticket.status == S.WAITING_MERCHANT:
+        _resume_sla(ticket, now)
+    if action.target == S.WAITING_MERCHANT:
+        _pause_sla(ticket, now)
+    ticket.status = action.target
+
+
+def _start(
+    ticket: Ticket, name: str, user: User | None, role: str | None = None
+) -> tuple[Ticket, Action]:
+    locked = _lock(ticket)
+    if role is None:
+        role = SYSTEM if user is None else role_for(locked, user)
+    return locked, check(locked, name, role)
+
+
+# Technician actions ------------------------------------------------------------------
+
+
+def claim(ticket: Ticket, user: User) -> Ticket:
+    """Take the ticket. Of two technicians claiming at once, exactly one wins."""
+    with transaction.atomic():
+        t, action = _start(ticket, "claim", user)
+        if t.assigned_to_id is not None:
+            if t.assigned_to_id == user.pk:
+                raise NotAllowed(_("You already have this ticket."))
+            raise NotAllowed(
+                _("%(name)s has already claimed this ticket.")
+                % {"name": t.assigned_to.get_full_name() or t.assigned_to.get_username()}
+            )
+        now = timezone.now()
+        t.assigned_to = user
+        if t.status == S.QUEUED:
+            _move(t, action, now)
+        _responded(t, now)
+        t.save()
+        _record(t, TicketEvent.Kind.CLAIMED, user, public=True)
+        return t
+
+
+def assign(ticket: Ticket, user: User, assignee: User) -> Ticket:
+    with transaction.atomic():
+        t, _action = _start(ticket, "assign", user)
+        if assignee.provider is None or assignee.provider.pk != t.queue.provider_id:
+            raise NotAllowed(_("You can assign only to a colleague of the same provider."))
+        t.assigned_to = assignee
+        if t.status == S.QUEUED:
+            t.status = S.IN_PROGRESS
+        t.save()
+        _record(
+            t,
+            TicketEvent.Kind.ASSIGNED,
+            user,
+            public=False,
+            data={"assignee": assignee.pk, "assignee_name": assignee.get_username()},
+        )
+        return t
+
+
+def reply(ticket: Ticket, user: User, body: str) -> TicketEvent:
+    with transaction.atomic():
+        t, _action = _start(ticket, "reply", user)
+        _responded(t, timezone.now())
+        t.save()
+        return _record(t, TicketEvent.Kind.REPLY, user, body)
+
+
+def note(ticket: Ticket, user: User, body: str) -> TicketEvent:
+    with transaction.atomic():
+        t, _action = _start(ticket, "note", user)
+        return _record(t, TicketEvent.Kind.NOTE, user, body, public=False)
+
+
+def ask(ticket: Ticket, user: User, body: str) -> TicketEvent:
+    with transaction.atomic():
+        t, action = _start(ticket, "ask", user)
+        now = timezone.now()
+        if t.assigned_to_id is None:
+            t.assigned_to = user
+        _responded(t, now)
+        _move(t, action, now)
+        t.save()
+        return _record(t, TicketEvent.Kind.QUESTION, user, body)
+
+
+def send_quote(ticket: Ticket, user: User, amount: Decimal, covers: str) -> Quote:
+    with transaction.atomic():
+        t, action = _start(ticket, "quote", user)
+        if not t.billable:
+            raise NotAllowed(_("This repair is not billable: no quote is needed."))
+        if t.quotes.filter(status=Quote.Status.PENDING).exists():
+            raise NotAllowed(_("A quote is already waiting for the merchant."))
+        now = timezone.now()
+        quote = Quote.objects.create(ticket=t, amount=amount, covers=covers, created_by=user)
+        if t.assigned_to_id is None:
+            t.assigned_to = user
+        _responded(t, now)
+        _move(t, action, now)
+        t.save()
+        _record(
+            t,
+            TicketEvent.Kind.QUOTE_SENT,
+            user,
+            covers,
+            data={"quote": quote.pk, "amount": str(amount)},
+        )
+        return quote
+
+
+def transfer(ticket: Ticket, user: User, queue: Queue, reason: str) -> Ticket:
+    with transaction.atomic():
+        t, action = _start(ticket, "transfer", user)
+        if not reason.strip():
+            raise NotAllowed(_("Say why the ticket is transferred."))
+        if queue.pk == t.queue_id:
+            raise NotAllowed(_("The ticket is already in that queue."))
+        if not queue.active:
+            raise NotAllowed(_("That queue is not active."))
+        now = timezone.now()
+        old_queue = t.queue
+        _resume_sla(t, now)
+        t.queue = queue
+        t.assigned_to = None
+        t.status = action.target
+        t.set_sla_due(now)
+        t.save()
+        _record(
+            t,
+            TicketEvent.Kind.TRANSFERRED,
+            user,
+            reason,
+            data={
+                "from_queue": old_queue.pk if old_queue else None,
+                "to_queue": queue.pk,
+                "to_queue_name": queue.name,
+            },
+        )
+        return t
+
+
+def issue_loaner(ticket: Ticket, user: User, serial: str) -> Ticket:
+    with transaction.atomic():
+        t, _action = _start(ticket, "loaner_issue", user)
+        if t.loaner_issued_at is not None and t.loaner_returned_at is None:
+            raise NotAllowed(_("A loaner is already out for this ticket."))
+        t.loaner_serial = serial.strip().upper()
+        t.loaner_issued_at = timezone.now()
+        t.loaner_returned_at = None
+        t.save()
+        _record(t, TicketEvent.Kind.LOANER_ISSUED, user, data={"serial": t.loaner_serial})
+        return t
+
+
+def return_loaner(ticket: Ticket, user: User) -> Ticket:
+    with transaction.atomic():
+        t, _action = _start(ticket, "loaner_return", user)
+        if t.loaner_issued_at is None or t.loaner_returned_at is not None:
+            raise NotAllowed(_("No loaner is out for this ticket."))
+        t.loaner_returned_at = timezone.now()
+        t.save()
+        _record(t, TicketEvent.Kind.LOANER_RETURNED, user, data={"serial": t.loaner_serial})
+        return t
+
+
+def quote_gate_open(ticket: Ticket) -> bool:
+    """Billable repair work waits for an accepted quote."""
+    if not ticket.billable:
+        return True
+    return ticket.quotes.filter(status=Quote.Status.ACCEPTED).exists()
+
+
+def resolve(ticket: Ticket, user: User, code: str, note_text: str) -> Ticket:
+    with transaction.atomic():
+        t, action = _start(ticket, "resolve", user)
+        if code not in Ticket.Resolution.values:
+            raise NotAllowed(_("Choose how the fault was resolved."))
+        if code in REPAIR_RESOLUTIONS and not quote_gate_open(t):
+            raise NotAllowed(
+                _("This repair is billable: the merchant must accept a quote before repair work.")
+            )
+        now = timezone.now()
+        t.resolution_code = code
+        t.resolution_note = note_text
+        t.resolved_at = now
+        if t.assigned_to_id is None:
+            t.assigned_to = user
+        _responded(t, now)
+        _move(t, action, now)
+        t.save()
+        _record(
+            t,
+            TicketEvent.Kind.RESOLVED,
+            user,
+            note_text,
+            data={"resolution": code, "resolution_label": str(Ticket.Resolution(code).label)},
+        )
+        return t
+
+
+# Merchant actions --------------------------------------------------------------------
+
+
+def merchant_reply(ticket: Ticket, user: User, body: str) -> TicketEvent:
+    """The merchant writes; an answer to a question gives the ticket back to the technician."""
+    with transaction.atomic():
+        t, _action = _start(ticket, "merchant_reply", user)
+        now = timezone.now()
+        if (
+            t.status == S.WAITING_MERCHANT
+            and not t.quotes.filter(status=Quote.Status.PENDING).exists()
+        ):
+            _resume_sla(t, now)
+            t.status = S.IN_PROGRESS
+            t.save()
+        return _record(t, TicketEvent.Kind.MERCHANT_REPLY, user, body)
+
+
+def _decide_quote(ticket: Ticket, user: User, name: str, status: str, kind: str) -> Quote:
+    with transaction.atomic():
+        t, action = _start(ticket, name, user)
+        quote = t.quotes.select_for_update().filter(status=Quote.Status.PENDING).first()
+        if quote is None:
+            raise NotAllowed(_("There is no quote waiting for your answer."))
+        now = timezone.now()
+        quote.status = status
+        quote.decided_by = user
+        quote.decided_at = now
+        quote.save()
+        _move(t, action, now)
+        t.save()
+        _record(t, kind, user, data={"quote": quote.pk, "amount": str(quote.amount)})
+        return quote
+
+
+def accept_quote(ticket: Ticket, user: User) -> Quote:
+    return _decide_quote(
+        ticket, user, "quote_accept", Quote.Status.ACCEPTED, TicketEvent.Kind.QUOTE_ACCEPTED
+    )
+
+
+def decline_quote(ticket: Ticket, user: User) -> Quote:
+    return _decide_quote(
+        ticket, user, "quote_decline", Quote.Status.DECLINED, TicketEvent.Kind.QUOTE_DECLINED
+    )
+
+
+def confirm(ticket: Ticket, user: User) -> Ticket:
+    with transaction.atomic():
+        t, action = _start(ticket, "confirm", user)
+        now = timezone.now()
+        t.closed_at = now
+        _move(t, action, now)
+        t.save()
+        _record(t, TicketEvent.Kind.CONFIRMED, user)
+        return t
+
+
+def reopen(ticket: Ticket, user: User, reason: str) -> Ticket:
+    with transaction.atomic():
+        t, action = _start(ticket, "reopen", user)
+        if not reason.strip():
+            raise NotAllowed(_("Say what is still wrong."))
+        now = timezone.now()
+        t.resolved_at = None
+        t.resolution_code = ""
+        _move(t, action, now)
+        t.save()
+        _record(t, TicketEvent.Kind.REOPENED, user, reason)
+        return t
+
+
+def cancel(ticket: Ticket, user: User, reason: str) -> Ticket:
+    with transaction.atomic():
+        t, action = _start(ticket, "cancel", user)
+        if not reason.strip():
+            raise NotAllowed(_("Say why you withdraw the ticket."))
+        now = timezone.now()
+        t.cancel_reason = reason.strip()[:200]
+        t.closed_at = now
+        _move(t, action, now)
+        t.save()
+        _record(t, TicketEvent.Kind.CANCELLED, user, t.cancel_reason)
+        return t
+
+
+def rate(ticket: Ticket, user: User, rating: int, comment: str) -> Ticket:
+    with transaction.atomic():
+        t, _action = _start(ticket, "rate", user)
+        if t.rating is not None:
+            raise NotAllowed(_("You have already rated this ticket."))
+        if not 1 <= rating <= 5:
+            raise NotAllowed(_("Choose a rating from 1 to 5."))
+        t.rating = rating
+        t.rating_comment = comment
+        t.save()
+        _record(t, TicketEvent.Kind.RATED, user, comment, data={"rating": rating})
+        return t
+
+
+# The platform ------------------------------------------------------------------------
+
+
+def auto_close(ticket: Ticket, days: int) -> Ticket:
+    with transaction.atomic():
+        t, action = _start(ticket, "auto_close", None, role=SYSTEM)
+        now = timezone.now()
+        t.closed_at = now
+        _move(t, action, now)
+        t.save()
+        _record(
+            t,
+            TicketEvent.Kind.CLOSED,
+            None,
+            _("Closed automatically: no answer %(days)d days after the fix.") % {"days": days},
+        )
+        return t
