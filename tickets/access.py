@@ -1,0 +1,36 @@
+"""The one way views fetch a ticket: inside the user's scope, or 404.
+
+A merchant reaches only its own tickets, a technician only tickets in its
+provider's queues; anything else answers 404, the same as a ticket that does
+not exist, so a guessed reference tells nothing.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+
+from tickets.models import Ticket
+
+
+def merchant_ticket(request: HttpRequest, reference: str) -> Ticket:
+    merchant = request.user.merchant if request.user.is_authenticated else None
+    if merchant is None:
+        raise Http404
+    try:
+        return Ticket.objects.select_related("device__model__brand", "queue__provider").get(
+            reference=reference, merchant=merchant
+        )
+    except Ticket.DoesNotExist:
+        raise Http404 from None
+
+
+def technician_ticket(request: HttpRequest, reference: str) -> Ticket:
+    provider = request.user.provider if request.user.is_authenticated else None
+    if provider is None:
+        raise Http404
+    try:
+        return Ticket.objects.select_related(
+            "device__model__brand", "merchant", "queue__provider", "assigned_to"
+        ).get(reference=reference, queue__provider=provider)
+    except Ticket.DoesNotExist:
+        raise Http404 from None
