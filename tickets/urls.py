@@ -1,17 +1,19 @@
 from django.urls import path, register_converter
 
-from tickets import views
 from tickets.converters import ReferenceConverter
+from tickets.views import merchant, work
 
 register_converter(ReferenceConverter, "ref")
 
 app_name = "tickets"
 
 urlpatterns = [
-    # Merchant pages
-    path("tickets/", views.ticket_list, name="list"),
-    path("tickets/new/", views.ticket_new, name="new"),
-    path("tickets/<ref:reference>/", views.ticket_detail, name="detail"),
-    # Technician workspace
-    path("work/", views.work_home, name="work"),
+    # --- Merchant pages (tickets/views/merchant.py) ---
+    path("tickets/", merchant.ticket_list, name="list"),
+    path("tickets/new/", merchant.ticket_new, name="new"),
+    path("tickets/<ref:reference>/", merchant.ticket_detail, name="detail"),
+    # --- end of merchant pages ---
+    # --- Technician workspace (tickets/views/work.py) ---
+    path("work/", work.work_home, name="work"),
+    # --- end of technician workspace ---
 ]

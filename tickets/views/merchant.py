@@ -1,4 +1,4 @@
-"""Placeholder views; the ticket pages are being built."""
+"""The merchant's ticket pages. Placeholder: being built."""
 
 from __future__ import annotations
 
@@ -11,4 +11,4 @@ def _todo(request: HttpRequest, **kwargs: object) -> HttpResponse:
     raise Http404
 
 
-ticket_list = ticket_new = ticket_detail = work_home = _todo
+ticket_list = ticket_new = ticket_detail = _todo

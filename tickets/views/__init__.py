@@ -1,0 +1,1 @@
+"""Ticket views, split by who uses them: `merchant` pages and the technician `work`space."""
