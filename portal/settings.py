@@ -195,7 +195,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 5,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Tickets filed while the broker was down are routed once it is back.
+    "sweep-unrouted-tickets": {
+        "task": "tickets.tasks.sweep_unrouted",
+        "schedule": timedelta(seconds=60),
+    },
+}
+# A ticket still `new` this long after filing is enqueued again by the sweeper ...
+ROUTING_GRACE_SECONDS = env_int("ROUTING_GRACE_SECONDS", 60)
+# ... at most this many times; then it is flagged for an admin, never retried forever.
+ROUTING_MAX_ATTEMPTS = env_int("ROUTING_MAX_ATTEMPTS", 5)
 
 LOGGING = {
     "version": 1,
