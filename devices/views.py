@@ -1,14 +1,211 @@
-"""Placeholder views; the device pages are being built."""
+"""The merchant's terminal pages: list, register, edit, detail, proof of purchase, CSV import.
+
+Only merchant users have these pages. Every device is fetched through `device_for`,
+which answers 404 for anything outside the user's merchant; technicians, users with
+no role and staff (who use the admin) get 404 too.
+"""
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import PurePath
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods
+
+from devices import importer
+from devices.forms import DeviceForm, ImportUploadForm, serial_taken
+from devices.models import Device, Merchant, normalise_serial
+
+PAGE_SIZE = 25
+TICKETS_ON_DETAIL = 20
+IMPORT_SESSION_KEY = "devices.import"
 
 
+def merchant_for(request: HttpRequest) -> Merchant:
+    """The merchant whose pages these are, or 404 for any other kind of user."""
+    merchant = request.user.merchant if request.user.is_authenticated else None
+    if merchant is None:
+        raise Http404
+    return merchant
+
+
+def device_for(request: HttpRequest, pk: int) -> Device:
+    """The one way these views fetch a device: the user's merchant's own, or 404."""
+    merchant = merchant_for(request)
+    try:
+        return (
+            Device.objects.visible_to(request.user)
+            .select_related("model__brand", "provider", "acquirer", "merchant")
+            .get(pk=pk, merchant=merchant)
+        )
+    except Device.DoesNotExist:
+        raise Http404 from None
+
+
+@require_GET
 @login_required
-def _todo(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise Http404
+def device_list(request: HttpRequest) -> HttpResponse:
+    merchant = merchant_for(request)
+    devices = (
+        Device.objects.visible_to(request.user)
+        .filter(merchant=merchant)
+        .select_related("model__brand")
+        .order_by("-created_at", "-id")
+    )
+    query = request.GET.get("q", "").strip()[:64]
+    if query:
+        devices = devices.filter(serial_number__icontains=normalise_serial(query))
+    page = Paginator(devices, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "devices/list.html",
+        {"page": page, "query": query, "merchant": merchant},
+    )
 
 
-device_list = device_create = device_import = device_detail = device_edit = device_proof = _todo
+@require_http_methods(["GET", "POST"])
+@login_required
+def device_create(request: HttpRequest) -> HttpResponse:
+    merchant = merchant_for(request)
+    device = Device(merchant=merchant)
+    form = DeviceForm(request.POST or None, request.FILES or None, instance=device)
+    if request.method == "POST" and form.is_valid():
+        saved = _save(form)
+        if saved is not None:
+            messages.success(
+                request, _("Terminal %(serial)s registered.") % {"serial": saved.serial_number}
+            )
+            return redirect("devices:detail", pk=saved.pk)
+    return render(request, "devices/form.html", {"form": form, "device": None})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def device_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    device = device_for(request, pk)
+    old_proof = device.proof_of_purchase.name or ""
+    form = DeviceForm(request.POST or None, request.FILES or None, instance=device)
+    if request.method == "POST" and form.is_valid():
+        saved = _save(form)
+        if saved is not None:
+            if old_proof and old_proof != (saved.proof_of_purchase.name or ""):
+                # Replaced or cleared: the old file must not linger on disk unreferenced.
+                storage = saved.proof_of_purchase.storage
+                transaction.on_commit(lambda: storage.delete(old_proof))
+            messages.success(
+                request, _("Terminal %(serial)s saved.") % {"serial": saved.serial_number}
+            )
+            return redirect("devices:detail", pk=saved.pk)
+    return render(request, "devices/form.html", {"form": form, "device": device})
+
+
+def _save(form: DeviceForm) -> Device | None:
+    """Save, or put the message at the serial field when a parallel save took the serial."""
+    try:
+        with transaction.atomic():
+            return form.save()
+    except IntegrityError:
+        device = form.instance
+        if not serial_taken(
+            brand_id=device.model.brand_id, serial=device.serial_number, exclude_pk=device.pk
+        ):
+            raise
+        form.add_duplicate_serial_error()
+        return None
+
+
+@require_GET
+@login_required
+def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    device = device_for(request, pk)
+    tickets = device.tickets.order_by("-created_at", "-id")[:TICKETS_ON_DETAIL]
+    return render(request, "devices/detail.html", {"device": device, "tickets": tickets})
+
+
+@require_GET
+@login_required
+def device_proof(request: HttpRequest, pk: int) -> FileResponse:
+    device = device_for(request, pk)
+    if not device.proof_of_purchase:
+        raise Http404
+    try:
+        handle = device.proof_of_purchase.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    suffix = PurePath(device.proof_of_purchase.name).suffix
+    response = FileResponse(
+        handle, as_attachment=True, filename=f"proof-of-purchase-{device.serial_number}{suffix}"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def device_import(request: HttpRequest) -> HttpResponse:
+    """Step 1 (POST with a file): check every row and show them all. Step 2 (POST
+    `confirm` with the file's digest): import every row in one transaction.
+
+    Between the steps the file's text waits in the session (capped by the importer's
+    size limits), never in a path the client could name.
+    """
+    merchant = merchant_for(request)
+    if request.method == "POST" and "confirm" in request.POST:
+        return _import_confirm(request, merchant)
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        text = form.cleaned_data["file"]
+        preview = importer.check_csv(text)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        if preview.is_valid:
+            request.session[IMPORT_SESSION_KEY] = {
+                "merchant": merchant.pk,
+                "digest": digest,
+                "text": text,
+            }
+        else:
+            request.session.pop(IMPORT_SESSION_KEY, None)
+        return render(
+            request,
+            "devices/import_preview.html",
+            {"preview": preview, "digest": digest, "filename": request.FILES["file"].name},
+        )
+    return render(request, "devices/import.html", {"form": form, "columns": importer.COLUMNS})
+
+
+def _import_confirm(request: HttpRequest, merchant: Merchant) -> HttpResponse:
+    pending = request.session.get(IMPORT_SESSION_KEY)
+    if (
+        not isinstance(pending, dict)
+        or pending.get("merchant") != merchant.pk
+        or pending.get("digest") != request.POST.get("digest")
+    ):
+        messages.error(
+            request, _("That file is no longer waiting to be imported. Upload it again.")
+        )
+        return redirect("devices:import")
+    result = importer.import_terminals(pending["text"], merchant=merchant)
+    if not result.imported:
+        # The database changed since the preview (e.g. a serial was registered meanwhile).
+        request.session.pop(IMPORT_SESSION_KEY, None)
+        return render(
+            request,
+            "devices/import_preview.html",
+            {"preview": result.preview, "digest": pending["digest"], "filename": ""},
+        )
+    request.session.pop(IMPORT_SESSION_KEY, None)
+    count = len(result.devices)
+    messages.success(
+        request,
+        ngettext("%(count)d terminal imported.", "%(count)d terminals imported.", count)
+        % {"count": count},
+    )
+    return redirect("devices:list")
