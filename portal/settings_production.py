@@ -2,6 +2,8 @@
 
 Use with DJANGO_SETTINGS_MODULE=portal.settings_production and a real
 SECRET_KEY, DATABASE_URL, CELERY_BROKER_URL and ALLOWED_HOSTS in the environment.
+It refuses to start without them rather than fall back to a development default
+(an SQLite file inside a container is lost on the next deploy).
 """
 
 from __future__ import annotations
@@ -16,9 +18,19 @@ from portal.settings import *  # noqa: F403
 DEBUG = env_bool("DEBUG", False)
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off with portal.settings_production")
-if len(os.environ.get("SECRET_KEY", "")) < 50:
-    raise ImproperlyConfigured("SECRET_KEY must be set to at least 50 random characters")
 
+_secret_key = os.environ.get("SECRET_KEY", "")
+if len(_secret_key) < 50 or len(set(_secret_key)) < 5:
+    raise ImproperlyConfigured("SECRET_KEY must be set to at least 50 random characters")
+if "change-me" in _secret_key:
+    # The placeholder from .env.example is public: it would sign every session.
+    raise ImproperlyConfigured("SECRET_KEY is still the placeholder from .env.example")
+for _required in ("DATABASE_URL", "ALLOWED_HOSTS"):
+    if not os.environ.get(_required, "").strip():
+        raise ImproperlyConfigured(f"{_required} must be set with portal.settings_production")
+
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and overwrites any
+# value a client sent).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)

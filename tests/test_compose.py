@@ -1,0 +1,209 @@
+"""docker-compose.yml and the Dockerfile: they parse, and every command points at something real.
+
+No Docker engine runs in the tests, so this is the check that a rename in the
+project (a settings module, the Celery app, an entrypoint script) does not leave
+the production set-up pointing at nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_SERVICES = ("web", "worker", "beat")
+SERVICES = (*APP_SERVICES, "db", "redis")
+
+
+def load_compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
+    text = (ROOT / "Dockerfile").read_text()
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    joined = re.sub(r"\\\n", " ", "\n".join(lines))
+    instructions = []
+    for line in joined.splitlines():
+        if line.strip():
+            keyword, _, rest = line.strip().partition(" ")
+            instructions.append((keyword.upper(), rest.strip()))
+    return instructions
+
+
+def as_argv(command: str | list[str]) -> list[str]:
+    return shlex.split(command) if isinstance(command, str) else list(command)
+
+
+def env_file_names() -> set[str]:
+    names = set()
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            names.add(line.split("=", 1)[0].strip())
+    return names
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return load_compose()
+
+
+def test_it_declares_the_five_services(compose: dict[str, Any]) -> None:
+    assert set(SERVICES) <= set(compose["services"])
+
+
+def test_the_database_and_the_uploads_live_in_named_volumes(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    declared = set(compose["volumes"])
+    assert any(v.startswith("db:") for v in services["db"]["volumes"])
+    for name in ("web", "worker"):
+        # Both write uploads: they must see the same files.
+        assert "media:/data/media" in services[name]["volumes"], name
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            assert source in declared, f"{name} mounts undeclared volume {source}"
+
+
+def test_beat_keeps_its_schedule_in_a_writable_volume(compose: dict[str, Any]) -> None:
+    beat = compose["services"]["beat"]
+    argv = as_argv(beat["command"])
+    schedule = argv[argv.index("--schedule") + 1]
+    mounts = {v.split(":")[1] for v in beat["volumes"]}
+    assert str(Path(schedule).parent) in mounts
+    # The image creates the directory so the empty volume takes the app user's ownership.
+    assert any(
+        kw == "RUN" and str(Path(schedule).parent) in args for kw, args in dockerfile_instructions()
+    )
+
+
+def test_db_redis_and_web_have_health_checks(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert "pg_isready" in str(services["db"]["healthcheck"]["test"])
+    assert "redis-cli" in str(services["redis"]["healthcheck"]["test"])
+    assert "ping" in str(services["redis"]["healthcheck"]["test"])
+    web_check = as_argv(services["web"]["healthcheck"]["test"])
+    assert web_check[0] == "CMD"
+    assert (ROOT / web_check[-1]).is_file()
+
+
+def test_every_service_waits_for_healthy_dependencies(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in APP_SERVICES:
+        depends = services[name]["depends_on"]
+        assert {"db", "redis"} <= set(depends), name
+        for dependency, rule in depends.items():
+            assert rule["condition"] == "service_healthy", (name, dependency)
+            # Waiting for health needs a health check on the other side.
+            assert "healthcheck" in services[dependency], dependency
+    # Worker and beat start once web has applied the migrations.
+    assert "web" in services["worker"]["depends_on"]
+    assert "web" in services["beat"]["depends_on"]
+
+
+def test_the_app_services_run_production_settings_that_exist(compose: dict[str, Any]) -> None:
+    for name in APP_SERVICES:
+        service = compose["services"][name]
+        module = service["environment"]["DJANGO_SETTINGS_MODULE"]
+        assert module == "portal.settings_production"
+        assert (ROOT / (module.replace(".", "/") + ".py")).is_file()
+        assert service["env_file"] == ".env"
+        assert service["build"] == "."
+
+
+def test_web_migrates_before_gunicorn_serves_the_wsgi_app(compose: dict[str, Any]) -> None:
+    web = compose["services"]["web"]
+    entrypoint = ROOT / as_argv(web["entrypoint"])[0]
+    assert entrypoint.is_file()
+    assert os.access(entrypoint, os.X_OK), f"{entrypoint} is not executable"
+    script = entrypoint.read_text()
+    assert "manage.py migrate --noinput" in script
+    assert 'exec "$@"' in script
+    argv = as_argv(web["command"])
+    assert argv[0] == "gunicorn"
+    module = argv[1].split(":")[0]
+    assert (ROOT / (module.replace(".", "/") + ".py")).is_file()
+    assert module == "portal.wsgi"
+
+
+@pytest.mark.parametrize("service", ["worker", "beat"])
+def test_celery_services_load_the_project_app(compose: dict[str, Any], service: str) -> None:
+    argv = as_argv(compose["services"][service]["command"])
+    assert argv[:3] == ["celery", "-A", "portal"]
+    assert argv[3] == service
+    assert (ROOT / "portal" / "celery.py").is_file()
+    # `-A portal` finds the app through portal/__init__.py.
+    assert "celery_app" in (ROOT / "portal" / "__init__.py").read_text()
+
+
+def test_requirements_pin_gunicorn_and_celery() -> None:
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            pins[re.sub(r"\[.*\]", "", name).lower()] = version
+    assert pins.get("gunicorn")
+    assert pins.get("celery")
+    assert pins.get("psycopg")
+
+
+def test_the_dockerfile_base_image_is_python_312_or_newer() -> None:
+    images = [args.split()[0] for kw, args in dockerfile_instructions() if kw == "FROM"]
+    assert images
+    match = re.fullmatch(r"python:(\d+)\.(\d+)[\w.-]*", images[-1])
+    assert match, images[-1]
+    assert (int(match[1]), int(match[2])) >= (3, 12)
+
+
+def test_the_dockerfile_copies_only_what_exists() -> None:
+    copies = [args for kw, args in dockerfile_instructions() if kw == "COPY"]
+    assert copies
+    for args in copies:
+        parts = [p for p in args.split() if not p.startswith("--")]
+        for source in parts[:-1]:
+            assert (ROOT / source).exists(), f"COPY source {source} is missing"
+
+
+def test_the_dockerfile_runs_gunicorn_as_a_non_root_user() -> None:
+    instructions = dockerfile_instructions()
+    users = [args for kw, args in instructions if kw == "USER"]
+    assert users
+    assert users[-1] not in {"root", "0"}
+    cmd = [args for kw, args in instructions if kw == "CMD"][-1]
+    assert "gunicorn" in cmd
+    assert "portal.wsgi" in cmd
+    assert any(kw == "RUN" and "collectstatic" in args for kw, args in instructions)
+
+
+def test_dockerignore_keeps_the_code_and_drops_local_state() -> None:
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    for needed in ("manage.py", "portal", "devices", "tickets", "templates", "static", "locale"):
+        assert needed not in ignored
+    for local in (".venv", ".env", "db.sqlite3", ".git"):
+        assert local in ignored
+
+
+def test_env_example_names_only_variables_something_reads(compose: dict[str, Any]) -> None:
+    read_by_settings = set()
+    for path in (ROOT / "portal").glob("settings*.py"):
+        read_by_settings |= set(re.findall(r"env_\w+\(\s*\"([A-Z_]+)\"", path.read_text()))
+        read_by_settings |= set(re.findall(r"os\.environ\.get\(\s*\"([A-Z_]+)\"", path.read_text()))
+    compose_text = (ROOT / "docker-compose.yml").read_text()
+    read_by_compose = set(re.findall(r"\$\{([A-Z_]+)", compose_text))
+    read_by_gunicorn = {"WEB_CONCURRENCY"}
+    unknown = env_file_names() - read_by_settings - read_by_compose - read_by_gunicorn
+    assert not unknown, f".env.example names variables nothing reads: {sorted(unknown)}"
+    # Every variable compose interpolates has a value in the example.
+    assert read_by_compose <= env_file_names()
