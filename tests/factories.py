@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import factory
 from django.utils import timezone
@@ -96,3 +96,28 @@ def member_of(
 ) -> User:
     Membership.objects.create(user=user, merchant=merchant, provider=provider)
     return user
+
+
+def queued_ticket(
+    device: Device,
+    *,
+    kind: str = "warranty_repair",
+    provider: Provider | None = None,
+    status: str = Ticket.Status.QUEUED,
+    billable: bool | None = False,
+    now: datetime | None = None,
+    **fields: object,
+) -> Ticket:
+    """A ticket as routing leaves it: in `provider`'s queue of `kind` (default: the
+    device's provider), with SLA due times from `now`. `status` is set directly, so a
+    test can start from any state without walking the workflow there."""
+    from tickets.models import Queue
+
+    queue = Queue.objects.get(provider=provider or device.provider, kind=kind)
+    ticket = TicketFactory(device=device, billable=billable, **fields)
+    ticket.queue = queue
+    ticket.status = status
+    ticket.routed_at = now or timezone.now()
+    ticket.set_sla_due(now)
+    ticket.save()
+    return ticket

@@ -63,9 +63,8 @@ ACTIONS: dict[str, Action] = {
     ),
     "transfer": Action(gettext_lazy("Transfer"), frozenset({TECHNICIAN}), OPEN, S.QUEUED),
     "loaner_issue": Action(gettext_lazy("Loaner issued"), frozenset({TECHNICIAN}), OPEN, None),
-    "loaner_return": Action(
-        gettext_lazy("Loaner returned"), frozenset({TECHNICIAN}), ANY - {S.CANCELLED}, None
-    ),
+    # A lent terminal must come back whatever became of the ticket, even a cancelled one.
+    "loaner_return": Action(gettext_lazy("Loaner returned"), frozenset({TECHNICIAN}), ANY, None),
     "resolve": Action(
         gettext_lazy("Resolve"),
         frozenset({TECHNICIAN}),
@@ -105,6 +104,9 @@ REPAIR_RESOLUTIONS = frozenset(
     {Ticket.Resolution.ON_SITE, Ticket.Resolution.REPAIR_CENTRE, Ticket.Resolution.REPLACED}
 )
 
+# Offered or not depending on whether a quote waits for the merchant's answer.
+_PENDING_QUOTE_MATTERS = frozenset({"quote_accept", "quote_decline", "transfer"})
+
 
 class NotAllowed(Exception):
     """An action the ticket's state or the user's role does not allow; the message is for people."""
@@ -126,7 +128,11 @@ def role_for(ticket: Ticket, user: User | None) -> str | None:
 
 
 def allowed_actions(ticket: Ticket, role: str | None) -> set[str]:
-    """Names of the actions `role` may take on `ticket` now (for showing buttons)."""
+    """Names of the actions `role` may take on `ticket` now (for showing buttons).
+
+    The action functions check the same conditions again under a row lock: this only
+    decides what to offer, so a stale page still gets a clear refusal, never a 500.
+    """
     if role is None:
         return set()
     names = {
@@ -138,6 +144,17 @@ def allowed_actions(ticket: Ticket, role: str | None) -> set[str]:
         names.discard("rate")
     if not ticket.billable:
         names.discard("quote")
+    if ticket.assigned_to_id is not None:
+        # Taking a colleague's ticket is an assignment, said as such, not a claim.
+        names.discard("claim")
+    # A pending quote only ever exists while the ticket waits on the merchant.
+    if ticket.status == S.WAITING_MERCHANT and names & _PENDING_QUOTE_MATTERS:
+        if _has_pending_quote(ticket):
+            # The merchant is deciding on this provider's price: it cannot leave mid-way.
+            names.discard("transfer")
+        else:
+            names.discard("quote_accept")
+            names.discard("quote_decline")
     if ticket.loaner_issued_at is None or ticket.loaner_returned_at is not None:
         names.discard("loaner_return")
     if ticket.loaner_issued_at is not None and ticket.loaner_returned_at is None:
@@ -157,8 +174,21 @@ def check(ticket: Ticket, name: str, role: str | None) -> Action:
     return action
 
 
+def _has_pending_quote(ticket: Ticket) -> bool:
+    return ticket.quotes.filter(status=Quote.Status.PENDING).exists()
+
+
+def _require_text(text: str, message: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise NotAllowed(message)
+    return text
+
+
 def _lock(ticket: Ticket) -> Ticket:
-    return Ticket.objects.select_for_update().select_related("queue").get(pk=ticket.pk)
+    # `of=("self",)`: PostgreSQL cannot lock the nullable side of the outer join to the
+    # queue, and only the ticket row needs the lock anyway.
+    return Ticket.objects.select_for_update(of=("self",)).select_related("queue").get(pk=ticket.pk)
 
 
 def _record(
@@ -247,10 +277,20 @@ def claim(ticket: Ticket, user: User) -> Ticket:
 def assign(ticket: Ticket, user: User, assignee: User) -> Ticket:
     with transaction.atomic():
         t, _action = _start(ticket, "assign", user)
-        if assignee.provider is None or assignee.provider.pk != t.queue.provider_id:
+        if (
+            not assignee.is_active
+            or assignee.provider is None
+            or assignee.provider.pk != t.queue.provider_id
+        ):
             raise NotAllowed(_("You can assign only to a colleague of the same provider."))
+        if t.assigned_to_id == assignee.pk:
+            raise NotAllowed(
+                _("%(name)s already has this ticket.")
+                % {"name": assignee.get_full_name() or assignee.get_username()}
+            )
         t.assigned_to = assignee
         if t.status == S.QUEUED:
+            # Someone now works on it: the same step a claim makes (never from waiting).
             t.status = S.IN_PROGRESS
         t.save()
         _record(
@@ -266,6 +306,7 @@ def assign(ticket: Ticket, user: User, assignee: User) -> Ticket:
 def reply(ticket: Ticket, user: User, body: str) -> TicketEvent:
     with transaction.atomic():
         t, _action = _start(ticket, "reply", user)
+        body = _require_text(body, _("Write the reply."))
         _responded(t, timezone.now())
         t.save()
         return _record(t, TicketEvent.Kind.REPLY, user, body)
@@ -274,12 +315,14 @@ def reply(ticket: Ticket, user: User, body: str) -> TicketEvent:
 def note(ticket: Ticket, user: User, body: str) -> TicketEvent:
     with transaction.atomic():
         t, _action = _start(ticket, "note", user)
+        body = _require_text(body, _("Write the note."))
         return _record(t, TicketEvent.Kind.NOTE, user, body, public=False)
 
 
 def ask(ticket: Ticket, user: User, body: str) -> TicketEvent:
     with transaction.atomic():
         t, action = _start(ticket, "ask", user)
+        body = _require_text(body, _("Write the question for the merchant."))
         now = timezone.now()
         if t.assigned_to_id is None:
             t.assigned_to = user
@@ -294,7 +337,11 @@ def send_quote(ticket: Ticket, user: User, amount: Decimal, covers: str) -> Quot
         t, action = _start(ticket, "quote", user)
         if not t.billable:
             raise NotAllowed(_("This repair is not billable: no quote is needed."))
-        if t.quotes.filter(status=Quote.Status.PENDING).exists():
+        # Refused here, not left to the database's check constraint (an error page).
+        if amount is None or amount <= 0:
+            raise NotAllowed(_("The amount must be more than zero."))
+        covers = _require_text(covers, _("Say what the quote covers."))
+        if _has_pending_quote(t):
             raise NotAllowed(_("A quote is already waiting for the merchant."))
         now = timezone.now()
         quote = Quote.objects.create(ticket=t, amount=amount, covers=covers, created_by=user)
@@ -316,19 +363,30 @@ def send_quote(ticket: Ticket, user: User, amount: Decimal, covers: str) -> Quot
 def transfer(ticket: Ticket, user: User, queue: Queue, reason: str) -> Ticket:
     with transaction.atomic():
         t, action = _start(ticket, "transfer", user)
-        if not reason.strip():
-            raise NotAllowed(_("Say why the ticket is transferred."))
+        reason = _require_text(reason, _("Say why the ticket is transferred."))
         if queue.pk == t.queue_id:
             raise NotAllowed(_("The ticket is already in that queue."))
         if not queue.active:
             raise NotAllowed(_("That queue is not active."))
+        if _has_pending_quote(t):
+            # The merchant may be accepting this provider's price right now; the new queue
+            # could neither honour it nor send its own while it is pending.
+            raise NotAllowed(
+                _("A quote is waiting for the merchant's answer: transfer after it is decided.")
+            )
         now = timezone.now()
         old_queue = t.queue
         _resume_sla(t, now)
         t.queue = queue
         t.assigned_to = None
         t.status = action.target
+        # The new queue's own targets start now; its breaches are its own to be told about.
         t.set_sla_due(now)
+        t.first_response_breached_at = None
+        t.resolution_breached_at = None
+        if queue.provider_id is None:
+            # Only admins see the platform's queues.
+            t.needs_admin = True
         t.save()
         _record(
             t,
@@ -349,7 +407,8 @@ def issue_loaner(ticket: Ticket, user: User, serial: str) -> Ticket:
         t, _action = _start(ticket, "loaner_issue", user)
         if t.loaner_issued_at is not None and t.loaner_returned_at is None:
             raise NotAllowed(_("A loaner is already out for this ticket."))
-        t.loaner_serial = serial.strip().upper()
+        serial = _require_text(serial, _("Give the loaner's serial number."))
+        t.loaner_serial = serial.upper()
         t.loaner_issued_at = timezone.now()
         t.loaner_returned_at = None
         t.save()
@@ -410,11 +469,10 @@ def merchant_reply(ticket: Ticket, user: User, body: str) -> TicketEvent:
     """The merchant writes; an answer to a question gives the ticket back to the technician."""
     with transaction.atomic():
         t, _action = _start(ticket, "merchant_reply", user)
+        body = _require_text(body, _("Write your reply."))
         now = timezone.now()
-        if (
-            t.status == S.WAITING_MERCHANT
-            and not t.quotes.filter(status=Quote.Status.PENDING).exists()
-        ):
+        # A pending quote keeps the ticket waiting: only accepting or declining answers it.
+        if t.status == S.WAITING_MERCHANT and not _has_pending_quote(t):
             _resume_sla(t, now)
             t.status = S.IN_PROGRESS
             t.save()
@@ -464,11 +522,11 @@ def confirm(ticket: Ticket, user: User) -> Ticket:
 def reopen(ticket: Ticket, user: User, reason: str) -> Ticket:
     with transaction.atomic():
         t, action = _start(ticket, "reopen", user)
-        if not reason.strip():
-            raise NotAllowed(_("Say what is still wrong."))
+        reason = _require_text(reason, _("Say what is still wrong."))
         now = timezone.now()
         t.resolved_at = None
         t.resolution_code = ""
+        t.resolution_note = ""
         _move(t, action, now)
         t.save()
         _record(t, TicketEvent.Kind.REOPENED, user, reason)
@@ -478,8 +536,7 @@ def reopen(ticket: Ticket, user: User, reason: str) -> Ticket:
 def cancel(ticket: Ticket, user: User, reason: str) -> Ticket:
     with transaction.atomic():
         t, action = _start(ticket, "cancel", user)
-        if not reason.strip():
-            raise NotAllowed(_("Say why you withdraw the ticket."))
+        reason = _require_text(reason, _("Say why you withdraw the ticket."))
         now = timezone.now()
         t.cancel_reason = reason.strip()[:200]
         t.closed_at = now
@@ -506,10 +563,11 @@ def rate(ticket: Ticket, user: User, rating: int, comment: str) -> Ticket:
 # The platform ------------------------------------------------------------------------
 
 
-def auto_close(ticket: Ticket, days: int) -> Ticket:
+def auto_close(ticket: Ticket, days: int, *, now: datetime | None = None) -> Ticket:
+    """Close a ticket resolved `days` ago that the merchant never answered."""
     with transaction.atomic():
         t, action = _start(ticket, "auto_close", None, role=SYSTEM)
-        now = timezone.now()
+        now = now or timezone.now()
         t.closed_at = now
         _move(t, action, now)
         t.save()
