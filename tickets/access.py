@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest
 
 from tickets.models import Ticket
+from tickets.workflow import MERCHANT, TECHNICIAN
 
 
 def merchant_ticket(request: HttpRequest, reference: str) -> Ticket:
@@ -34,3 +35,16 @@ def technician_ticket(request: HttpRequest, reference: str) -> Ticket:
         ).get(reference=reference, queue__provider=provider)
     except Ticket.DoesNotExist:
         raise Http404 from None
+
+
+def ticket_for_any_role(request: HttpRequest, reference: str) -> tuple[Ticket, str]:
+    """The ticket and the side the user is on ("merchant" or "technician"), or 404.
+
+    For pages both sides share, such as attachment downloads.
+    """
+    for role, fetch in ((MERCHANT, merchant_ticket), (TECHNICIAN, technician_ticket)):
+        try:
+            return fetch(request, reference), role
+        except Http404:
+            continue
+    raise Http404
