@@ -34,5 +34,15 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# The load benchmark (bench/README.md): its own database and Redis db, gunicorn + Celery.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/posdesk_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
+TICKETS ?= 100000
+DURATION ?= 30
+BENCH_ARGS ?=
+bench: install
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) \
+		$(PY) bench/run.py --tickets $(TICKETS) --duration $(DURATION) $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles test-output .test-media

@@ -1,0 +1,779 @@
+"""PosDesk load benchmark: the one command (`make bench` calls it).
+
+Creates and migrates the bench database, seeds it (unless it already holds the asked
+number of tickets), collects static files, starts gunicorn and a Celery worker, runs
+the workloads W0-W4 with the load generator in bench/loadgen.py, verifies what W1
+wrote, prints a table, and stops everything it started, by PID, whatever happens.
+
+    .venv/bin/python bench/run.py --tickets 100000 --duration 30
+    .venv/bin/python bench/run.py --only W2,W3 --duration 10
+    .venv/bin/python bench/run.py --tickets 1000000 --reseed
+
+See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.loadgen import (  # noqa: E402
+    LOOPBACK,
+    BenchError,
+    Client,
+    Form,
+    PhaseResult,
+    expect,
+    parse_forms,
+    percentile,
+    run_phase,
+)
+
+VENV_BIN = Path(sys.executable).parent
+CACHE = ROOT / "bench" / ".cache"
+WORKLOADS = ("W0", "W1", "W2", "W3", "W4")
+
+# The issue's targets: workload row -> (what, limit).
+TARGETS: dict[str, tuple[str, float]] = {
+    "W1 file a ticket": ("tx/s >=", 100),
+    "W1 routing latency": ("p99 <", 500),
+    "W2 queue page": ("p99 <", 60),
+    "W3 ticket page": ("p99 <", 50),
+    "W4 ticket list": ("p99 <", 60),
+    "W4 device list": ("p99 <", 60),
+}
+QUERY_LIMITS = {"W2 queue page": 12, "W3 ticket page": 15}
+
+
+@dataclass
+class Row:
+    workload: str
+    clients: int | str
+    result: PhaseResult | None = None
+    queries: int | None = None
+    sql_ms: float | None = None
+    note: str = ""
+    p50: float | None = None
+    p99: float | None = None
+    count: int | None = None
+
+    def verdict(self) -> str:
+        target = TARGETS.get(self.workload)
+        if target is None or self.clients not in (1, 8, "-"):
+            return ""
+        if self.workload.startswith(("W2", "W3", "W4")) and self.clients != 1:
+            return ""
+        what, limit = target
+        if self.result is not None and self.result.errors:
+            return "FAIL (errors)"
+        if what == "tx/s >=":
+            value = self.result.rate if self.result else None
+            ok = value is not None and value >= limit
+        else:
+            value = self.p99 if self.result is None else self.result.pct(99)
+            ok = value is not None and value == value and value < limit
+        limit_q = QUERY_LIMITS.get(self.workload)
+        if limit_q is not None and (self.queries is None or self.queries > limit_q):
+            ok = False
+        if value is None:
+            return "n/a"
+        return "ok" if ok else "MISSED"
+
+
+# --- processes we start -------------------------------------------------------------
+
+
+class Processes:
+    """Every process the bench starts, each in its own session, stopped by its PID."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, subprocess.Popen]] = []
+
+    def start(self, name: str, cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+        handle = log.open("ab")
+        proc = subprocess.Popen(  # noqa: S603 - our own fixed command line
+            cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        handle.close()
+        self.started.append((name, proc))
+        print(f"  started {name} (pid {proc.pid}), log {log.relative_to(ROOT)}")
+        return proc
+
+    def stop_all(self) -> None:
+        for name, proc in reversed(self.started):
+            if proc.poll() is not None:
+                continue
+            # The process group is the one start_new_session created for this PID:
+            # it holds the master and its workers, and nothing else.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+            print(f"  stopped {name} (pid {proc.pid})")
+        self.started.clear()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+# --- database ------------------------------------------------------------------------
+
+
+def admin_dsn(database_url: str) -> tuple[str, str]:
+    """The maintenance database's URL and the bench database's name."""
+    parts = urlsplit(database_url)
+    name = parts.path.lstrip("/")
+    if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+        raise SystemExit(f"odd database name {name!r}")
+    return parts._replace(path="/postgres").geturl(), name
+
+
+def ensure_database(database_url: str, recreate: bool) -> None:
+    import psycopg
+
+    dsn, name = admin_dsn(database_url)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists and recreate:
+            print(f"Dropping database {name}")
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            print(f"Creating database {name}")
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def django_setup(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def prepare_data(args: argparse.Namespace, env: dict[str, str]):  # noqa: ANN201 - Seeded
+    """Migrate; seed unless the database already holds exactly this seed."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench.seed import load_meta, seed
+    from tickets.models import Ticket
+
+    call_command("migrate", interactive=False, verbosity=0)
+    meta = load_meta()
+    if meta is not None and meta.tickets == args.tickets and not args.reseed:
+        stale = Ticket.objects.filter(pk__gt=meta.tickets)
+        if stale.exists():
+            # Tickets a previous run's W1 filed: back to the seeded state.
+            deleted, _ = stale.delete()
+            print(f"Removed {deleted} rows left by an earlier W1")
+        print(f"Database already holds the {meta.tickets:,}-ticket seed: not re-seeding")
+        return meta
+    if meta is not None or Ticket.objects.exists():
+        connection.close()
+        ensure_database(env["DATABASE_URL"], recreate=True)
+        call_command("migrate", interactive=False, verbosity=0)
+    return seed(args.tickets, args.merchants)
+
+
+# --- query counts (in-process, against the bench database) -----------------------
+
+
+def measure_queries(username: str, path: str, show: bool = False) -> tuple[int, int, float]:
+    """Status, SQL queries and SQL time of one warm request, run in this process."""
+    from django.db import connection
+    from django.test import Client as DjangoClient
+    from django.test.utils import CaptureQueriesContext
+
+    from portal.models import User
+
+    client = DjangoClient(HTTP_HOST=LOOPBACK)
+    if username:
+        client.force_login(User.objects.get(username=username))
+    client.get(path, secure=True)  # warm: first-use imports and caches
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path, secure=True)
+    queries = ctx.captured_queries
+    sql_ms = sum(float(q["time"]) for q in queries) * 1000
+    if show:
+        for q in sorted(queries, key=lambda q: -float(q["time"]))[:5]:
+            print(f"      {float(q['time']) * 1000:7.2f} ms  {q['sql'][:220]}")
+    return response.status_code, len(queries), sql_ms
+
+
+def profile_view(username: str, path: str, repeat: int = 200) -> str:
+    """cProfile of `repeat` in-process requests: where the server's time goes."""
+    from django.test import Client as DjangoClient
+
+    from portal.models import User
+
+    client = DjangoClient(HTTP_HOST=LOOPBACK)
+    client.force_login(User.objects.get(username=username))
+    client.get(path, secure=True)
+    profiler = cProfile.Profile()
+    t0 = time.perf_counter()
+    profiler.enable()
+    for _ in range(repeat):
+        client.get(path, secure=True)
+    profiler.disable()
+    per_request = (time.perf_counter() - t0) / repeat * 1000
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+    stats.print_stats(30)
+    return f"{path}: {per_request:.1f} ms per request in-process (under cProfile)\n{out.getvalue()}"
+
+
+# --- workloads ---------------------------------------------------------------------
+
+# What a merchant picks when the filing form offers a choice.
+PREFERRED = {
+    "category": "software",
+    "symptom": "frozen",
+    "can_take_payments": "degraded",
+}
+TEXT_VALUES = {
+    "phone": "13800138000",
+    "description": "Bench: the terminal freezes on the payment screen after a restart.",
+    "error": "",
+    "card": "",
+    "amount": "",
+    "txn": "",
+    "reference": "",
+}
+
+
+def fill_ticket_form(form: Form) -> dict:
+    """A merchant's answers: keep what the page set, choose sensible values elsewhere."""
+    data = form.data()
+    for f in form.fields.values():
+        low = f.name.lower()
+        if f.kind in ("hidden", "submit", "button", "file"):
+            continue
+        if f.kind in ("select", "radio"):
+            options = [o for o in f.options if o != ""]
+            preferred = next((v for k, v in PREFERRED.items() if k in low), None)
+            if preferred in options:
+                data[f.name] = preferred
+            elif options and not data.get(f.name):
+                data[f.name] = options[0]
+        elif f.kind == "checkbox":
+            if f.required and not f.checked_values and f.options:
+                data[f.name] = [f.options[0]]
+        elif not data.get(f.name):
+            value = next((v for k, v in TEXT_VALUES.items() if k in low), None)
+            if value is None:
+                value = "bench" if f.required else ""
+            data[f.name] = value
+    return data
+
+
+def form_errors(html: str) -> str:
+    found = re.findall(r'class="[^"]*invalid-feedback[^"]*"[^>]*>(.*?)</(?:div|span|p)', html, re.S)
+    text = " | ".join(re.sub(r"<[^>]+>|\s+", " ", e).strip() for e in found)
+    return text[:250] or "form re-shown"
+
+
+def file_a_ticket(client: Client) -> None:
+    """W1's transaction: GET the filing form, POST it (following a multi-step form)."""
+    path = "/tickets/new/"
+    page = expect(client.get(path), 200, "GET /tickets/new/")
+    for _step in range(4):
+        forms = [f for f in parse_forms(page.text) if f.method.lower() == "post"]
+        forms = [f for f in forms if "csrfmiddlewaretoken" in f.fields and len(f.fields) > 2]
+        if not forms:
+            raise BenchError("no filing form on /tickets/new/")
+        form = forms[-1]
+        response = client.submit(path, form, fill_ticket_form(form))
+        if response.status in (302, 303):
+            location = response.header("Location") or ""
+            if "/accounts/login/" in location:
+                raise BenchError("POST sent us to the log-in page")
+            client.filed += 1
+            return
+        if response.status != 200:
+            raise BenchError(f"POST /tickets/new/ answered {response.status}")
+        if "invalid-feedback" in response.text or "alert-danger" in response.text:
+            raise BenchError(f"form refused: {form_errors(response.text)}")
+        page = response  # the next step of a multi-step form
+        path = urlsplit(form.action or path).path or path
+    raise BenchError("filing did not finish in 4 steps")
+
+
+def getter(path: str) -> Callable[[Client], None]:
+    def action(client: Client) -> None:
+        response = client.get(path)
+        if response.status != 200:
+            raise BenchError(f"GET {path} answered {response.status}")
+
+    return action
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, port: int, meta) -> None:  # noqa: ANN001
+        self.args, self.port, self.meta = args, port, meta
+        self.sessions: dict[str, Client] = {}
+        self.rows: list[Row] = []
+
+    def logged_in(self, usernames: list[str]) -> list[Client]:
+        """Clients logged in through the real form; a session is reused across phases."""
+        from bench.seed import PASSWORD
+
+        todo = [u for u in usernames if u not in self.sessions]
+        errors: list[str] = []
+
+        def login(username: str) -> None:
+            client = Client(self.port)
+            try:
+                client.login(username, PASSWORD)
+                self.sessions[username] = client
+            except Exception as exc:  # noqa: BLE001
+                errors.append(f"{username}: {exc}")
+
+        threads = [threading.Thread(target=login, args=(u,)) for u in todo]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise BenchError("log-in failed: " + "; ".join(errors))
+        return [self.sessions[u] for u in usernames]
+
+    def probe(self, client: Client, path: str) -> str | None:
+        """None when the page answers 200; otherwise why the workload is skipped."""
+        try:
+            response = client.get(path)
+        except OSError as exc:
+            return f"{path}: {exc}"
+        if response.status != 200:
+            return f"{path} answers {response.status} (page not built yet?)"
+        return None
+
+    def phase(
+        self, label: str, clients: list[Client], action: Callable[[Client], None], **kw: object
+    ) -> PhaseResult:
+        duration = kw.pop("duration", self.args.duration)
+        print(f"  {label}: {len(clients)} client(s), {duration:g} s ...", flush=True)
+        result = run_phase(label, clients, action, duration=duration, **kw)
+        print(
+            f"    {result.count} ok, {result.errors} errors, {result.rate:.1f}/s, "
+            f"p50 {result.pct(50):.1f} ms, p99 {result.pct(99):.1f} ms"
+        )
+        for sample in result.error_samples:
+            print(f"    error: {sample}")
+        return result
+
+    def skip(self, workload: str, clients: int | str, why: str) -> None:
+        print(f"  {workload}: skipped: {why}")
+        self.rows.append(Row(workload, clients, note=f"skipped: {why}"))
+
+    def w0(self) -> None:
+        clients = [Client(self.port) for _ in range(self.args.clients)]
+        result = self.phase("W0 ceiling", clients, getter("/accounts/login/"))
+        self.rows.append(Row("W0 ceiling", len(clients), result, note="anonymous GET log-in page"))
+
+    def w1(self) -> None:
+        from django.db.models import Max
+
+        from tickets.models import Ticket
+
+        users = self.meta.w1_users[: self.args.clients]
+        clients = self.logged_in(users)
+        why = self.probe(clients[0], "/tickets/new/")
+        if why:
+            self.skip("W1 file a ticket", len(clients), why)
+            return
+        for client in clients:
+            client.filed = 0
+        first_id = (Ticket.objects.aggregate(m=Max("id"))["m"] or 0) + 1
+        result = self.phase("W1 file a ticket", clients, file_a_ticket)
+        filed = sum(c.filed for c in clients)
+        # Verify: every accepted POST is a ticket in the database, and each gets routed.
+        mine = Ticket.objects.filter(pk__gte=first_id)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and mine.filter(routed_at__isnull=True).exists():
+            time.sleep(0.5)
+        in_db = mine.count()
+        routed = mine.filter(routed_at__isnull=False).exclude(queue=None).count()
+        with_event = mine.filter(events__kind="routed").distinct().count()
+        latencies = sorted(
+            (t.routed_at - t.created_at).total_seconds() * 1000
+            for t in mine.filter(routed_at__isnull=False).only("created_at", "routed_at")
+        )
+        check = (
+            f"{in_db} in DB for {filed} accepted POSTs, {routed} routed, {with_event} routed events"
+        )
+        ok = in_db == filed and routed == in_db and with_event == in_db
+        print(f"    verify: {check} -> {'ok' if ok else 'MISMATCH'}")
+        self.rows.append(
+            Row(
+                "W1 file a ticket",
+                len(clients),
+                result,
+                note=("verified: " if ok else "CHECK: ") + check,
+            )
+        )
+        row = Row("W1 routing latency", "-", note="created_at -> routed_at, from the database")
+        if latencies:
+            row.p50, row.p99, row.count = (
+                percentile(latencies, 50),
+                percentile(latencies, 99),
+                len(latencies),
+            )
+        else:
+            row.note = "no ticket was routed (is the route_ticket task built?)"
+        self.rows.append(row)
+
+    def read_workload(
+        self, workload: str, usernames: list[str], path: str, client_counts: tuple[int, ...]
+    ) -> None:
+        clients = self.logged_in(usernames[: max(client_counts)])
+        why = self.probe(clients[0], path)
+        if why:
+            self.skip(workload, client_counts[0], why)
+            return
+        _status, queries, sql_ms = measure_queries(usernames[0], path, show=self.args.verbose)
+        for n in client_counts:
+            result = self.phase(f"{workload} ({n})", clients[:n], getter(path))
+            self.rows.append(Row(workload, n, result, queries, sql_ms, note=path))
+        if workload in self.args.profile:
+            report = profile_view(usernames[0], path)
+            print(report)
+            CACHE.mkdir(exist_ok=True)
+            (CACHE / f"profile-{workload.split()[0]}.txt").write_text(report)
+
+    def w2(self) -> None:
+        techs = self.meta.busiest_provider_techs
+        path = f"/work/queues/{self.meta.busiest_queue_id}/"
+        self.read_workload("W2 queue page", techs, path, (1, 4))
+
+    def w3(self) -> None:
+        path = f"/work/tickets/{self.meta.w3_reference}/"
+        self.read_workload("W3 ticket page", self.meta.busiest_provider_techs, path, (1,))
+
+    def w4(self) -> None:
+        user = [self.meta.big_merchant_user]
+        self.read_workload("W4 ticket list", user, "/tickets/", (1,))
+        self.read_workload("W4 device list", user, "/devices/", (1,))
+
+
+# --- the table ---------------------------------------------------------------------
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    if value is None or value != value:
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def table(rows: list[Row]) -> str:
+    head = (
+        "| workload | clients | ok | errors | tx/s | p50 ms | p95 ms | p99 ms "
+        "| queries | SQL ms | target | result |"
+    )
+    lines = [head, "|" + "---|" * 12]
+    for row in rows:
+        r = row.result
+        target = TARGETS.get(row.workload)
+        target_text = ""
+        if target and (row.clients in (1, 8, "-")):
+            target_text = f"{target[0]} {target[1]:g}"
+            if row.workload in QUERY_LIMITS:
+                target_text += f", <= {QUERY_LIMITS[row.workload]} q"
+        if r is not None:
+            cells = [r.count, r.errors, fmt(r.rate), fmt(r.pct(50)), fmt(r.pct(95)), fmt(r.pct(99))]
+        else:
+            cells = [
+                row.count if row.count is not None else "-",
+                "-",
+                "-",
+                fmt(row.p50),
+                "-",
+                fmt(row.p99),
+            ]
+        lines.append(
+            "| "
+            + " | ".join(
+                str(c)
+                for c in [
+                    row.workload,
+                    row.clients,
+                    *cells,
+                    row.queries if row.queries is not None else "-",
+                    fmt(row.sql_ms),
+                    target_text,
+                    row.verdict() if not row.note.startswith("skipped") else row.note,
+                ]
+            )
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def versions() -> str:
+    import django
+    import psycopg
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        pg = cursor.fetchone()[0]
+    gunicorn = subprocess.run(  # noqa: S603
+        [str(VENV_BIN / "gunicorn"), "--version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return (
+        f"Python {platform.python_version()}, Django {django.get_version()}, "
+        f"PostgreSQL {pg}, psycopg {psycopg.__version__}, {gunicorn}, "
+        f"{os.cpu_count()} CPUs"
+    )
+
+
+# --- main --------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="PosDesk load benchmark (see bench/README.md)")
+    p.add_argument("--tickets", type=int, default=100_000, help="tickets to seed (100000)")
+    p.add_argument("--merchants", type=int, default=None, help="default max(2000, tickets/50)")
+    p.add_argument("--duration", type=float, default=30, help="seconds per workload (30)")
+    p.add_argument("--clients", type=int, default=8, help="W0/W1 clients (8)")
+    p.add_argument("--reseed", action="store_true", help="drop the bench database and seed again")
+    p.add_argument("--only", default="", help="comma list of workloads, e.g. W2,W3")
+    p.add_argument("--workers", type=int, default=4, help="gunicorn workers (4)")
+    p.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (1)")
+    p.add_argument("--celery-concurrency", type=int, default=2)
+    p.add_argument("--profile", default="", help="cProfile these workloads in-process, e.g. W2")
+    p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    p.add_argument("--seed-only", action="store_true", help="prepare the database and stop")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the slowest SQL per page")
+    p.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/posdesk_bench"
+        ),
+    )
+    p.add_argument(
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    )
+    args = p.parse_args(argv)
+    args.only = [w.strip().upper() for w in args.only.split(",") if w.strip()] or list(WORKLOADS)
+    args.profile = [w.strip().upper() for w in args.profile.split(",") if w.strip()]
+    bad = [w for w in args.only if w not in WORKLOADS]
+    if bad:
+        p.error(f"unknown workload(s) {bad}; choose from {', '.join(WORKLOADS)}")
+    for url in (args.database_url, args.redis_url):
+        if urlsplit(url).hostname not in ("127.0.0.1", "localhost"):
+            p.error(f"{url}: the bench only runs against services on 127.0.0.1")
+    return args
+
+
+def server_env(args: argparse.Namespace) -> dict[str, str]:
+    """Production settings, as a deployment behind a TLS proxy would run them."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "portal.settings_production",
+            "SECRET_KEY": secrets.token_urlsafe(48),  # >= 50 characters
+            "DEBUG": "false",
+            # The load generator speaks plain HTTP on loopback and says
+            # `X-Forwarded-Proto: https`, as a TLS-terminating proxy would.
+            "SECURE_SSL_REDIRECT": "false",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+            "DATABASE_URL": args.database_url,
+            "CELERY_BROKER_URL": args.redis_url,
+            "STATIC_ROOT": str(CACHE / "static"),
+            "MEDIA_ROOT": str(CACHE / "media"),
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def wait_http(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("gunicorn exited; see bench/.cache/logs/gunicorn.log")
+        client = Client(port)
+        try:
+            if client.get("/accounts/login/").status == 200:
+                return
+        except OSError:
+            pass
+        finally:
+            client.close()
+        time.sleep(0.3)
+    raise SystemExit("gunicorn did not answer in time")
+
+
+def wait_celery(proc: subprocess.Popen, timeout: float = 60) -> None:
+    from portal.celery import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("the Celery worker exited; see bench/.cache/logs/celery.log")
+        if app.control.ping(timeout=1.0):
+            return
+    raise SystemExit("the Celery worker did not answer a ping in time")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    env = server_env(args)
+    (CACHE / "logs").mkdir(parents=True, exist_ok=True)
+    procs = Processes()
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    bench: Bench | None = None
+    try:
+        ensure_database(args.database_url, recreate=args.reseed)
+        django_setup(env)
+        t0 = time.monotonic()
+        meta = prepare_data(args, env)
+        print(f"Data ready in {time.monotonic() - t0:.1f} s")
+        if args.seed_only:
+            return 0
+        from django.core.management import call_command
+
+        call_command("collectstatic", interactive=False, verbosity=0)
+        from django.db import connection
+
+        connection.close()  # the servers get their own connections
+
+        from portal.celery import app
+
+        app.control.purge()  # tasks a killed earlier run left in the bench queue
+        port = free_port()
+        logs = CACHE / "logs"
+        celery = procs.start(
+            "celery worker",
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "portal",
+                "worker",
+                "-l",
+                "WARNING",
+                "-c",
+                str(args.celery_concurrency),
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"bench-{port}@%h",
+            ],
+            env,
+            logs / "celery.log",
+        )
+        gunicorn = procs.start(
+            "gunicorn",
+            [
+                str(VENV_BIN / "gunicorn"),
+                "portal.wsgi:application",
+                "--bind",
+                f"{LOOPBACK}:{port}",
+                "--workers",
+                str(args.workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(args.threads),
+                "--keep-alive",
+                "5",
+                "--log-level",
+                "warning",
+            ],
+            env,
+            logs / "gunicorn.log",
+        )
+        wait_http(port, gunicorn)
+        wait_celery(celery)
+        print(f"Serving on http://{LOOPBACK}:{port}/ ({args.workers} gthread workers)")
+        bench = Bench(args, port, meta)
+        for workload in args.only:
+            try:
+                getattr(bench, workload.lower())()
+            except BenchError as exc:
+                bench.skip(workload, "-", str(exc))
+        output = table(bench.rows)
+        print()
+        print(f"PosDesk bench, {meta.tickets:,} tickets, started {started}")
+        print(versions())
+        print(
+            f"gunicorn {args.workers} workers x {args.threads} thread(s); "
+            f"celery concurrency {args.celery_concurrency}; {args.duration:g} s per workload"
+        )
+        print()
+        print(output)
+        for row in bench.rows:
+            if row.note and not row.note.startswith("skipped"):
+                print(f"  {row.workload} ({row.clients}): {row.note}")
+        if args.json:
+            args.json.write_text(
+                json.dumps(
+                    {
+                        "tickets": meta.tickets,
+                        "started": started,
+                        "table": output,
+                        "rows": [
+                            {
+                                "workload": r.workload,
+                                "clients": r.clients,
+                                "ok": r.result.count if r.result else r.count,
+                                "errors": r.result.errors if r.result else None,
+                                "rate": r.result.rate if r.result else None,
+                                "p50": r.result.pct(50) if r.result else r.p50,
+                                "p99": r.result.pct(99) if r.result else r.p99,
+                                "queries": r.queries,
+                                "note": r.note,
+                            }
+                            for r in bench.rows
+                        ],
+                    },
+                    indent=2,
+                )
+            )
+        return 0
+    except KeyboardInterrupt:
+        print("\nInterrupted")
+        return 130
+    finally:
+        if bench is not None:
+            for client in bench.sessions.values():
+                client.close()
+        procs.stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
