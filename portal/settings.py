@@ -201,6 +201,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "tickets.tasks.sweep_unrouted",
         "schedule": timedelta(seconds=60),
     },
+    # SLA breaches are marked (and technicians told) within a minute of the due time.
+    "mark-sla-breaches": {
+        "task": "tickets.tasks.mark_sla_breaches",
+        "schedule": timedelta(seconds=60),
+    },
+    # Resolved tickets the merchant never answered close after a week.
+    "close-stale-resolved-tickets": {
+        "task": "tickets.tasks.close_stale_resolved",
+        "schedule": timedelta(minutes=30),
+    },
 }
 # A ticket still `new` this long after filing is enqueued again by the sweeper ...
 ROUTING_GRACE_SECONDS = env_int("ROUTING_GRACE_SECONDS", 60)

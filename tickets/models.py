@@ -209,6 +209,80 @@ class TicketQuerySet(models.QuerySet):
     def open(self) -> TicketQuerySet:
         return self.filter(status__in=self.OPEN_STATUSES)
 
+    # SLA (technician workspace). While a ticket waits on the merchant its due times are
+    # frozen and pushed back by the pause on resume, so a paused ticket is late only if
+    # its due time had already passed when the pause began.
+
+    @staticmethod
+    def first_response_late_q(now, prefix: str = "") -> Q:  # noqa: ANN001
+        """Tickets whose first response is overdue at `now`; `prefix` for a join."""
+        p = prefix
+        return Q(**{f"{p}first_responded_at__isnull": True, f"{p}first_response_due__lt": now}) & (
+            Q(**{f"{p}sla_paused_at__isnull": True})
+            | Q(**{f"{p}first_response_due__lt": models.F(f"{p}sla_paused_at")})
+        )
+
+    @staticmethod
+    def resolution_late_q(now, prefix: str = "") -> Q:  # noqa: ANN001
+        """Tickets whose resolution is overdue at `now`; `prefix` for a join."""
+        p = prefix
+        return Q(**{f"{p}resolution_due__lt": now}) & (
+            Q(**{f"{p}sla_paused_at__isnull": True})
+            | Q(**{f"{p}resolution_due__lt": models.F(f"{p}sla_paused_at")})
+        )
+
+    @classmethod
+    def overdue_q(cls, now, prefix: str = "") -> Q:  # noqa: ANN001
+        return Q(**{f"{prefix}status__in": cls.OPEN_STATUSES}) & (
+            cls.first_response_late_q(now, prefix) | cls.resolution_late_q(now, prefix)
+        )
+
+    def overdue(self, now) -> TicketQuerySet:  # noqa: ANN001
+        """Open tickets past a first-response or resolution due time at `now`."""
+        return self.filter(self.overdue_q(now))
+
+    def with_sla_due(self, now) -> TicketQuerySet:  # noqa: ANN001
+        """Annotate `sla_due`: the next deadline as it stands at `now` (the first response
+        until there is one, then the resolution). A paused ticket's deadline moves with
+        the clock, so it sorts by the time it has left, and `sla_due < now` is exactly
+        `overdue(now)` for open tickets."""
+        f = models.F
+        due = models.Case(
+            models.When(
+                first_responded_at__isnull=True,
+                first_response_due__lt=f("resolution_due"),
+                then=f("first_response_due"),
+            ),
+            default=f("resolution_due"),
+            output_field=models.DateTimeField(),
+        )
+        paused_for = models.ExpressionWrapper(
+            models.Value(now, output_field=models.DateTimeField()) - f("sla_paused_at"),
+            output_field=models.DurationField(),
+        )
+        return self.annotate(
+            sla_due=models.Case(
+                models.When(
+                    sla_paused_at__isnull=False,
+                    then=models.ExpressionWrapper(
+                        due + paused_for, output_field=models.DateTimeField()
+                    ),
+                ),
+                default=due,
+                output_field=models.DateTimeField(),
+            )
+        )
+
+    def most_urgent_first(self, now) -> TicketQuerySet:  # noqa: ANN001
+        """Overdue first, then by the time left; tickets with no deadline last."""
+        return self.with_sla_due(now).order_by(
+            models.F("sla_due").asc(nulls_last=True), "priority", "created_at", "id"
+        )
+
+    def for_work_list(self) -> TicketQuerySet:
+        """What a technician's list shows on each row, fetched with the rows."""
+        return self.select_related("device__model__brand", "merchant", "assigned_to", "queue")
+
 
 class Ticket(models.Model):
     class Status(models.TextChoices):

@@ -3,9 +3,88 @@
 from __future__ import annotations
 
 # --- Routing and notifications (filing engineer) ---
+import logging  # noqa: E402
+
+from celery import shared_task  # noqa: E402
+from django.db import InterfaceError, OperationalError  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+# A database that is restarting or out of connections is worth waiting for; the
+# backoff doubles (2, 4, 8, ... s, at most 5 min) and gives up after DB_RETRIES, when
+# the sweeper still has the ticket.
+DB_ERRORS = (OperationalError, InterfaceError)
+DB_RETRIES = 6
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=DB_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=DB_RETRIES,
+)
+def route_ticket(ticket_id: int) -> None:
+    """Route one filed ticket. Delivered twice, it routes once (see routing.route)."""
+    from tickets.routing import route
+
+    route(ticket_id)
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(*DB_ERRORS, OSError),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+)
+def send_event_email(event_id: int) -> int:
+    """E-mail the people an event concerns (see tickets.notifications)."""
+    from tickets.notifications import send_event_emails
+
+    return send_event_emails(event_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def sweep_unrouted() -> dict[str, int]:
+    """Beat: re-enqueue tickets left `new`, give up on those that never route."""
+    from tickets.services import sweep_unrouted as sweep
+
+    result = sweep()
+    if result["requeued"] or result["failed"]:
+        logger.info("sweep_unrouted: %s", result)
+    return result
+
 
 # --- end of routing and notifications ---
 
 # --- SLA and auto-close (workspace engineer) ---
+# Both are safe to run twice at once or again after a lost worker: each ticket is
+# re-checked under its row lock (see tickets.sla).
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def mark_sla_breaches() -> int:
+    """Beat: mark each overdue first response and resolution once, telling technicians."""
+    from django.utils import timezone
+
+    from tickets.sla import mark_breaches
+
+    return mark_breaches(timezone.now())
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def close_stale_resolved() -> int:
+    """Beat: close tickets resolved a week ago that the merchant never answered."""
+    from django.utils import timezone
+
+    from tickets.sla import close_stale_resolved as close_stale
+
+    return close_stale(timezone.now())
+
 
 # --- end of SLA and auto-close ---

@@ -11,7 +11,7 @@ ticket's?) is checked by `role_for`, and views answer 404 when it is `None`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -568,6 +568,9 @@ def auto_close(ticket: Ticket, days: int, *, now: datetime | None = None) -> Tic
     with transaction.atomic():
         t, action = _start(ticket, "auto_close", None, role=SYSTEM)
         now = now or timezone.now()
+        if t.resolved_at is not None and t.resolved_at > now - timedelta(days=days):
+            # Reopened and resolved again since the beat task picked it: a fresh wait.
+            raise NotAllowed(_("Resolved less than %(days)d days ago.") % {"days": days})
         t.closed_at = now
         _move(t, action, now)
         t.save()
