@@ -1,14 +1,412 @@
-"""The merchant's ticket pages. Placeholder: being built."""
+"""The merchant's ticket pages: the list, filing a fault, one ticket and its actions.
+
+Every ticket is fetched through `tickets.access` (another merchant's ticket is a
+404, GET or POST). Actions are POST-only; a form validates, `tickets.workflow` or
+`tickets.services` acts, and a refusal (`workflow.NotAllowed`) becomes a message,
+never an error page. A form with errors re-renders the ticket page with what was
+typed.
+"""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from tickets import services, workflow
+from tickets.access import merchant_ticket, ticket_for_any_role
+from tickets.forms import (
+    CancelForm,
+    RatingForm,
+    ReopenForm,
+    ReplyForm,
+    StartForm,
+    TicketFilterForm,
+    TicketForm,
+    new_submission_token,
+)
+from tickets.models import Attachment, Category, Quote, Ticket
+from tickets.uploads import MAX_FILES
+
+if TYPE_CHECKING:
+    from devices.models import Merchant
+
+PAGE_SIZE = 25
+ATTACHMENTS_NOT_KEPT = gettext_lazy(
+    "Nothing was filed yet: check the fields marked below. Your text is kept, "
+    "but choose the attachments again."
+)
 
 
+def _merchant(request: HttpRequest) -> Merchant:
+    merchant = request.user.merchant
+    if merchant is None:
+        raise Http404
+    return merchant
+
+
+# The list ---------------------------------------------------------------------------------
+
+
+@require_GET
 @login_required
-def _todo(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise Http404
+def ticket_list(request: HttpRequest) -> HttpResponse:
+    merchant = _merchant(request)
+    filters = TicketFilterForm(merchant, request.GET)
+    tickets = Ticket.objects.filter(merchant=merchant).select_related(
+        "device__model__brand", "queue__provider"
+    )
+    status = filters.value("status")
+    device = filters.value("device")
+    if status:
+        tickets = tickets.filter(status=status)
+    if device:
+        tickets = tickets.filter(device=device)
+    page = Paginator(tickets.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    # Page links keep the (allow-listed) filters.
+    kept = {"status": status or "", "device": device.pk if device else ""}
+    query = urlencode({key: value for key, value in kept.items() if value})
+    return render(
+        request,
+        "tickets/list.html",
+        {"page": page, "filters": filters, "query": query, "filtered": bool(query)},
+    )
 
 
-ticket_list = ticket_new = ticket_detail = _todo
+# Filing -----------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def ticket_new(request: HttpRequest) -> HttpResponse:
+    merchant = _merchant(request)
+    if request.method == "POST":
+        return _file(request, merchant)
+    # Step 1 (terminal and kind) is a GET form, so the steps work without JavaScript.
+    submitted = "category" in request.GET
+    start = StartForm(
+        merchant,
+        request.GET if submitted else None,
+        initial={"device": request.GET.get("device")},
+    )
+    if submitted and start.is_valid():
+        device = start.cleaned_data["device"]
+        category = start.cleaned_data["category"]
+        form = TicketForm(
+            merchant,
+            category,
+            initial={
+                "device": device.pk,
+                "category": category,
+                "submission_token": new_submission_token(),
+                "callback_phone": merchant.contact_phone or request.user.phone,
+            },
+        )
+        return _render_filing(request, form, device=device)
+    return render(
+        request,
+        "tickets/new_start.html",
+        {"start": start, "has_devices": start.fields["device"].queryset.exists()},
+    )
+
+
+def _render_filing(
+    request: HttpRequest, form: TicketForm, *, device: Any = None, status: int = 200
+) -> HttpResponse:
+    if device is None and form.is_bound and "device" in form.cleaned_data:
+        device = form.cleaned_data["device"]
+    change_url = reverse("tickets:new")
+    if device is not None:
+        change_url += "?" + urlencode({"device": device.pk})
+    return render(
+        request,
+        "tickets/new.html",
+        {
+            "form": form,
+            "device": device,
+            "category_label": Category(form.category).label,
+            "change_url": change_url,
+            "selected_checks": form.selected_checks,
+            "show_details": form.is_bound,
+            "max_files": MAX_FILES,
+            "max_bytes": settings.UPLOAD_MAX_BYTES,
+        },
+        status=status,
+    )
+
+
+def _file(request: HttpRequest, merchant: Merchant) -> HttpResponse:
+    category = request.POST.get("category", "")
+    if category not in Category.values:
+        messages.error(request, _("Choose the terminal and the kind of fault first."))
+        return redirect("tickets:new")
+    existing = _already_filed(merchant, request.POST.get("submission_token", ""))
+    if existing is not None:
+        messages.info(request, _("This report was already sent: here is its ticket."))
+        return redirect(existing)
+    form = TicketForm(merchant, category, request.POST, request.FILES)
+    valid = form.is_valid()
+    if request.POST.get("action") == "fixed":
+        if not form.errors.keys() & {"device", "category", "checks_tried"}:
+            services.record_self_help_success(
+                merchant=merchant,
+                device=form.cleaned_data["device"],
+                user=request.user,
+                category=category,
+                checks=form.cleaned_data["checks_tried"],
+            )
+            messages.success(request, _("Glad it works again. No ticket was filed."))
+            return redirect("tickets:list")
+    elif valid:
+        ticket, created = services.file_ticket(
+            merchant=merchant, reporter=request.user, **form.filing_kwargs()
+        )
+        if created:
+            messages.success(
+                request,
+                _("Ticket %(reference)s is filed. We are finding who will fix it.")
+                % {"reference": ticket.reference},
+            )
+        else:
+            messages.info(request, _("This report was already sent: here is its ticket."))
+        return redirect(ticket)
+    messages.error(
+        request,
+        ATTACHMENTS_NOT_KEPT
+        if request.FILES
+        else _("Nothing was filed yet: check the fields marked below."),
+    )
+    return _render_filing(request, form)
+
+
+def _already_filed(merchant: Merchant, token: str) -> Ticket | None:
+    try:
+        token_uuid = uuid.UUID(token)
+    except ValueError:
+        return None
+    return Ticket.objects.filter(merchant=merchant, submission_token=token_uuid).first()
+
+
+# One ticket ---------------------------------------------------------------------------------
+
+
+def _visible_attachments() -> Prefetch:
+    return Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "id"))
+
+
+def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[str, Any]:
+    # The merchant's timeline: public events only; internal notes never leave the provider.
+    events = list(
+        ticket.events.filter(public=True)
+        .select_related("actor")
+        .prefetch_related(_visible_attachments())
+        .order_by("created_at", "id")
+    )
+    filing_attachments = [
+        attachment
+        for attachment in ticket.attachments.select_related("event").order_by("created_at", "id")
+        if attachment.event_id is None
+    ]
+    actions = workflow.allowed_actions(ticket, workflow.MERCHANT)
+    pending_quote = ticket.quotes.filter(status=Quote.Status.PENDING).first()
+    if pending_quote is None:
+        actions -= {"quote_accept", "quote_decline"}
+    return {
+        "ticket": ticket,
+        "events": events,
+        "filing_attachments": filing_attachments,
+        "actions": actions,
+        "pending_quote": pending_quote,
+        "provider": ticket.queue.provider if ticket.queue else None,
+        "reply_form": forms.get("reply_form") or ReplyForm(),
+        "cancel_form": forms.get("cancel_form") or CancelForm(),
+        "reopen_form": forms.get("reopen_form") or ReopenForm(),
+        "rating_form": forms.get("rating_form") or RatingForm(),
+    }
+
+
+@require_GET
+@login_required
+def ticket_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = merchant_ticket(request, reference)
+    return render(request, "tickets/detail.html", _detail_context(request, ticket))
+
+
+def _act(
+    request: HttpRequest,
+    ticket: Ticket,
+    run: Callable[[], object],
+    success: str,
+    **forms: Any,
+) -> HttpResponse:
+    """Run a workflow action; a refusal is shown as a message with the forms as typed."""
+    try:
+        run()
+    except workflow.NotAllowed as refusal:
+        messages.error(request, str(refusal))
+        if forms:
+            ticket.refresh_from_db()
+            return render(request, "tickets/detail.html", _detail_context(request, ticket, **forms))
+        return redirect(ticket)
+    messages.success(request, success)
+    return redirect(ticket)
+
+
+def _invalid(request: HttpRequest, ticket: Ticket, **forms: Any) -> HttpResponse:
+    messages.error(request, _("Check the form below."))
+    return render(
+        request, "tickets/detail.html", _detail_context(request, ticket, **forms), status=400
+    )
+
+
+@require_POST
+@login_required
+def ticket_reply(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = merchant_ticket(request, reference)
+    form = ReplyForm(request.POST, request.FILES)
+    if not form.is_valid():
+        if request.FILES:
+            messages.error(request, _("Choose the attachments again."))
+        return _invalid(request, ticket, reply_form=form)
+    return _act(
+        request,
+        ticket,
+        lambda: services.merchant_reply(
+            ticket=ticket,
+            user=request.user,
+            body=form.cleaned_data["body"],
+            files=form.cleaned_data["attachments"],
+        ),
+        _("Your reply was sent."),
+        reply_form=form,
+    )
+
+
+@require_POST
+@login_required
+def ticket_cancel(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = merchant_ticket(request, reference)
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, ticket, cancel_form=form)
+    return _act(
+        request,
+        ticket,
+        lambda: workflow.cancel(ticket, request.user, form.reason_text()),
+        _("The ticket is withdrawn."),
+        cancel_form=form,
+    )
+
+
+@require_POST
+@login_required
+def quote_accept(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = merchant_ticket(request, reference)
+    return _act(
+        request,
+        ticket,
+        lambda: workflow.accept_quote(ticket, request.user),
+        _("You accepted the quote: the repair can start."),
+    )
+
+
+@require_POST
+@login_required
+def quote_decline(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = merchant_ticket(request, reference)
+    return _act(
+        request,
+        ticket,
+        lambda: workflow.decline_quote(ticket, request.user),
+        _("You declined the quote. The technician will tell you the options."),
+    )
+
+
+@require_POST
+@login_required
+def ticket_confirm(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = merchant_ticket(request, reference)
+    return _act(
+        request,
+        ticket,
+        lambda: workflow.confirm(ticket, request.user),
+        _("Thank you: the ticket is closed."),
+    )
+
+
+@require_POST
+@login_required
+def ticket_reopen(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = merchant_ticket(request, reference)
+    form = ReopenForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, ticket, reopen_form=form)
+    return _act(
+        request,
+        ticket,
+        lambda: workflow.reopen(ticket, request.user, form.cleaned_data["reason"]),
+        _("The ticket is open again; the same technician will look at it."),
+        reopen_form=form,
+    )
+
+
+@require_POST
+@login_required
+def ticket_rate(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = merchant_ticket(request, reference)
+    form = RatingForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, ticket, rating_form=form)
+    return _act(
+        request,
+        ticket,
+        lambda: workflow.rate(
+            ticket, request.user, form.cleaned_data["rating"], form.cleaned_data["comment"]
+        ),
+        _("Thank you for your rating."),
+        rating_form=form,
+    )
+
+
+# Attachments --------------------------------------------------------------------------------
+
+
+def _merchant_may_see(attachment: Attachment) -> bool:
+    """The filing's files and those of public events; never those of an internal note."""
+    return attachment.event_id is None or attachment.event.public
+
+
+@require_GET
+@login_required
+def attachment_download(request: HttpRequest, reference: str, pk: int) -> FileResponse:
+    ticket, role = ticket_for_any_role(request, reference)
+    attachment = Attachment.objects.select_related("event").filter(ticket=ticket, pk=pk).first()
+    if attachment is None or (role == workflow.MERCHANT and not _merchant_may_see(attachment)):
+        raise Http404
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

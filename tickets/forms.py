@@ -1,0 +1,338 @@
+"""Merchant forms: filing a fault (in steps, on one page), replying, and the ticket's end."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from devices.models import Device
+from tickets.models import SYMPTOMS, Category, SelfHelpCheck, Ticket
+from tickets.pci import refuse_card_number
+from tickets.uploads import ACCEPT, MAX_FILES, CheckedFile, check_uploads
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from devices.models import Merchant
+
+
+# Attachments ----------------------------------------------------------------------------
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Up to MAX_FILES files, each checked by its content (see tickets.uploads)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ACCEPT}))
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[CheckedFile]:
+        uploads = data if isinstance(data, list | tuple) else [data]
+        uploads = [upload for upload in uploads if upload]
+        if not uploads:
+            if self.required:
+                raise ValidationError(self.error_messages["required"], code="required")
+            return []
+        return check_uploads(uploads)
+
+
+def attachments_field() -> MultipleFileField:
+    return MultipleFileField(
+        label=_("Photos or documents"),
+        help_text=_(
+            "Up to %(max)d files: photos of the screen or error, PDF receipts, plain text. "
+            "10 MB each."
+        )
+        % {"max": MAX_FILES},
+    )
+
+
+# Filing ---------------------------------------------------------------------------------
+
+
+def filing_devices(merchant: Merchant) -> QuerySet[Device]:
+    """The terminals a merchant can report: its own, still in service."""
+    return (
+        Device.objects.filter(merchant=merchant)
+        .exclude(status__in=[Device.Status.RETIRED, Device.Status.REPLACED])
+        .select_related("model__brand")
+        .order_by("model__brand__name", "model__name", "serial_number")
+    )
+
+
+class DeviceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Device) -> str:
+        where = f" · {obj.location}" if obj.location else ""
+        return f"{obj.model} · {obj.serial_number}{where}"
+
+
+def device_field(merchant: Merchant) -> DeviceField:
+    return DeviceField(
+        queryset=filing_devices(merchant),
+        label=_("Which terminal?"),
+        empty_label=_("Choose a terminal"),
+        error_messages={"invalid_choice": _("Choose one of your own terminals.")},
+    )
+
+
+class StartForm(forms.Form):
+    """Step 1, sent with GET so it works without JavaScript: terminal and kind of fault."""
+
+    category = forms.ChoiceField(
+        label=_("What kind of fault?"), choices=Category.choices, widget=forms.RadioSelect
+    )
+
+    def __init__(self, merchant: Merchant, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields = {"device": device_field(merchant), **self.fields}
+
+
+phone_validator = RegexValidator(
+    r"^\+?[0-9 ()\-]{5,24}$",
+    _("Enter a phone number: digits, spaces, dashes, an optional leading +."),
+)
+last4_validator = RegexValidator(r"^[0-9]{4}$", _("Enter exactly four digits."))
+
+
+class TicketForm(forms.Form):
+    """Steps 2 and 3: the category's first-line checks, then the fault itself.
+
+    The symptom list and the transaction fields depend on the category, so the
+    form is built for one category (from step 1, carried as a hidden field).
+    """
+
+    category = forms.ChoiceField(choices=Category.choices, widget=forms.HiddenInput)
+    submission_token = forms.UUIDField(widget=forms.HiddenInput)
+    checks_tried = forms.MultipleChoiceField(
+        label=_("What have you tried?"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    symptom = forms.ChoiceField(label=_("What is wrong?"))
+    error_code = forms.CharField(
+        label=_("Error code on the screen"),
+        required=False,
+        max_length=32,
+        help_text=_("Exactly as shown, e.g. “11” or “E05”. Leave empty if there is none."),
+        validators=[refuse_card_number],
+    )
+    can_take_payments = forms.ChoiceField(
+        label=_("Can you still take card payments?"),
+        choices=Ticket.Payments.choices,
+        widget=forms.RadioSelect,
+    )
+    description = forms.CharField(
+        label=_("What happens?"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=5000,
+        help_text=_("When did it start, what do you see, what did you try?"),
+        validators=[refuse_card_number],
+    )
+    callback_phone = forms.CharField(
+        label=_("Phone number to call you back"),
+        max_length=40,
+        validators=[phone_validator],
+    )
+    # Transaction faults only (removed for other categories in __init__).
+    txn_time = forms.DateTimeField(
+        label=_("Time of the payment"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    txn_amount = forms.DecimalField(
+        label=_("Amount (CNY)"), required=False, max_digits=12, decimal_places=2, min_value=0
+    )
+    card_last4 = forms.CharField(
+        label=_("Card's last four digits"),
+        required=False,
+        max_length=4,
+        validators=[last4_validator],
+        help_text=_("Only the last four digits, never the full card number."),
+    )
+    txn_response_code = forms.CharField(
+        label=_("Response code on the terminal"),
+        required=False,
+        max_length=16,
+        validators=[refuse_card_number],
+    )
+    txn_reference = forms.CharField(
+        label=_("Trace or reference number on the receipt"),
+        required=False,
+        max_length=40,
+        validators=[refuse_card_number],
+    )
+    attachments = attachments_field()
+
+    TRANSACTION_FIELDS = (
+        "txn_time",
+        "txn_amount",
+        "card_last4",
+        "txn_response_code",
+        "txn_reference",
+    )
+
+    def __init__(self, merchant: Merchant, category: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.merchant = merchant
+        self.fields = {"device": device_field(merchant), **self.fields}
+        self.category = category
+        self.checks = list(
+            SelfHelpCheck.objects.filter(category=category, active=True).order_by("order", "id")
+        )
+        self.fields["checks_tried"].choices = [(check.code, check.text) for check in self.checks]
+        self.fields["symptom"].choices = [("", _("Choose what fits best")), *SYMPTOMS[category]]
+        if category != Category.TRANSACTION:
+            for name in self.TRANSACTION_FIELDS:
+                del self.fields[name]
+
+    @property
+    def transaction_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.TRANSACTION_FIELDS if name in self.fields]
+
+    @property
+    def selected_checks(self) -> list[str]:
+        if self.is_bound:
+            return self.data.getlist("checks_tried") if hasattr(self.data, "getlist") else []
+        return list(self.initial.get("checks_tried", []))
+
+    def clean_category(self) -> str:
+        category = self.cleaned_data["category"]
+        if category != self.category:
+            raise ValidationError(_("The kind of fault changed; choose it again."))
+        return category
+
+    def clean_txn_time(self) -> object:
+        value = self.cleaned_data.get("txn_time")
+        if value and value > timezone.now() + timedelta(minutes=5):
+            raise ValidationError(_("The payment cannot be in the future."))
+        return value
+
+    def filing_kwargs(self) -> dict[str, Any]:
+        """What `services.file_ticket` takes, from the cleaned data."""
+        data = self.cleaned_data
+        kwargs: dict[str, Any] = {
+            "device": data["device"],
+            "category": data["category"],
+            "symptom": data["symptom"],
+            "error_code": data["error_code"],
+            "can_take_payments": data["can_take_payments"],
+            "description": data["description"],
+            "callback_phone": data["callback_phone"],
+            "checks_tried": data["checks_tried"],
+            "attachments": data["attachments"],
+            "submission_token": data["submission_token"],
+        }
+        for name in self.TRANSACTION_FIELDS:
+            if name in data:
+                kwargs[name] = data[name]
+        return kwargs
+
+
+def new_submission_token() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+# On the ticket page -------------------------------------------------------------------------
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        label=_("Your reply"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=5000,
+        validators=[refuse_card_number],
+    )
+    attachments = attachments_field()
+
+
+class CancelForm(forms.Form):
+    REASONS = (
+        ("restart", _("A restart fixed it")),
+        ("self_help", _("Fixed by the first-line checks")),
+        ("mistake", _("Filed by mistake")),
+        ("other", _("Other")),
+    )
+
+    reason = forms.ChoiceField(
+        label=_("Why do you withdraw the ticket?"), choices=REASONS, widget=forms.RadioSelect
+    )
+    other = forms.CharField(
+        label=_("Tell us more"),
+        required=False,
+        max_length=180,
+        validators=[refuse_card_number],
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("reason") == "other" and not (data.get("other") or "").strip():
+            self.add_error("other", _("Say why you withdraw the ticket."))
+        return data
+
+    def reason_text(self) -> str:
+        data = self.cleaned_data
+        label = str(dict(self.REASONS)[data["reason"]])
+        other = (data.get("other") or "").strip()
+        if data["reason"] == "other":
+            return other
+        return f"{label}: {other}" if other else label
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label=_("What is still wrong?"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        validators=[refuse_card_number],
+    )
+
+
+class RatingForm(forms.Form):
+    rating = forms.TypedChoiceField(
+        label=_("How satisfied are you with the repair?"),
+        choices=[(n, str(n)) for n in range(5, 0, -1)],
+        coerce=int,
+        widget=forms.RadioSelect,
+        help_text=_("5 is best."),
+    )
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        validators=[refuse_card_number],
+    )
+
+
+class TicketFilterForm(forms.Form):
+    """The list's filters. Only listed values are accepted; anything else is ignored."""
+
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status")), *Ticket.Status.choices]
+    )
+
+    def __init__(self, merchant: Merchant, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["device"] = DeviceField(
+            queryset=Device.objects.filter(merchant=merchant).select_related("model__brand"),
+            label=_("Terminal"),
+            required=False,
+            empty_label=_("Any terminal"),
+        )
+
+    def value(self, name: str) -> Any:
+        """The cleaned value of one filter, or None when it is empty or not allowed."""
+        self.is_valid()
+        if name in self.errors:
+            return None
+        return self.cleaned_data.get(name) or None

@@ -1,0 +1,339 @@
+"""Which queue handles a ticket, and why: the rules of DESIGN.md "Routing".
+
+`decide()` evaluates the active `RoutingRule` rows in order (first match wins)
+and resolves the rule's queue kind against the device's provider or acquirer.
+When no rule fits, or the party has no such queue, the ticket goes to the
+platform triage queue with `needs_admin` set. `route()` applies a decision once
+(a task delivered twice must not route twice); `reroute()` is the admin's
+"Re-route selected tickets".
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from devices.models import Device
+from devices.warranty import WarrantyStatus
+from tickets.models import (
+    Category,
+    Queue,
+    RoutingRule,
+    Ticket,
+    TicketEvent,
+    priority_for,
+)
+from tickets.notifications import announce_event
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from devices.models import Provider
+    from portal.models import User
+
+logger = logging.getLogger(__name__)
+
+UNRESOLVED = (
+    Ticket.Status.NEW,
+    Ticket.Status.QUEUED,
+    Ticket.Status.IN_PROGRESS,
+    Ticket.Status.WAITING_MERCHANT,
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where a ticket goes. `rule` is None and `needs_admin` True for the fallback."""
+
+    queue: Queue
+    rule: RoutingRule | None
+    billable: bool | None
+    needs_admin: bool
+    explanation: str
+
+
+# Rule evaluation ------------------------------------------------------------------------
+
+
+def rule_matches(rule: RoutingRule, ticket: Ticket) -> bool:
+    """An empty category, warranty or provider on the rule matches anything."""
+    if rule.category and rule.category != ticket.category:
+        return False
+    if rule.warranty and rule.warranty != ticket.warranty_status:
+        return False
+    if rule.provider_id is not None and rule.provider_id != ticket.device.provider_id:
+        return False
+    return True
+
+
+def target_party(rule: RoutingRule, device: Device) -> Provider | None:
+    """The provider whose queue the rule means; None for the platform or a missing acquirer."""
+    if rule.target_party == RoutingRule.Party.PROVIDER:
+        return device.provider
+    if rule.target_party == RoutingRule.Party.ACQUIRER:
+        return device.acquirer
+    return None
+
+
+def resolve_queue(rule: RoutingRule, device: Device) -> Queue | None:
+    if rule.target_party == RoutingRule.Party.PLATFORM:
+        return Queue.objects.filter(provider=None, kind=rule.target_kind, active=True).first()
+    party = target_party(rule, device)
+    if party is None:
+        return None
+    return (
+        Queue.objects.select_related("provider")
+        .filter(provider=party, kind=rule.target_kind, active=True)
+        .first()
+    )
+
+
+def platform_triage_queue() -> Queue:
+    """The last resort; recreated if an admin deleted it, so routing never fails for want of it."""
+    queue, _created = Queue.objects.get_or_create(
+        provider=None, kind=Queue.Kind.TRIAGE, defaults={"name": "Platform triage"}
+    )
+    return queue
+
+
+def decide(ticket: Ticket) -> Decision:
+    """Evaluate the active rules in order; the first one that matches decides."""
+    device = ticket.device
+    for rule in RoutingRule.objects.filter(active=True).order_by("order", "id"):
+        if not rule_matches(rule, ticket):
+            continue
+        queue = resolve_queue(rule, device)
+        if queue is None:
+            return _fallback(ticket, _missing_queue_reason(rule, device))
+        return Decision(
+            queue=queue,
+            rule=rule,
+            billable=rule.billable,
+            needs_admin=False,
+            explanation=explain(ticket, queue, rule.billable),
+        )
+    return _fallback(ticket, _("No routing rule fits this ticket"))
+
+
+def _missing_queue_reason(rule: RoutingRule, device: Device) -> str:
+    kind = Queue.Kind(rule.target_kind).label.lower()
+    if rule.target_party == RoutingRule.Party.ACQUIRER and device.acquirer_id is None:
+        return _(
+            "The rule “%(rule)s” sends it to the terminal's acquirer, but none is recorded"
+        ) % {"rule": rule.name}
+    party = target_party(rule, device)
+    if party is None:
+        return _("The rule “%(rule)s” names no %(kind)s queue of the platform") % {
+            "rule": rule.name,
+            "kind": kind,
+        }
+    return _("The rule “%(rule)s” fits, but %(provider)s has no active %(kind)s queue") % {
+        "rule": rule.name,
+        "provider": party.name,
+        "kind": kind,
+    }
+
+
+def _fallback(ticket: Ticket, reason: str) -> Decision:
+    queue = platform_triage_queue()
+    explanation = _(
+        "%(reason)s: the PosDesk team will pass it to the right provider, "
+        "first reply within %(sla)s."
+    ) % {"reason": reason, "sla": format_minutes(queue.first_response_minutes(ticket.priority))}
+    return Decision(
+        queue=queue, rule=None, billable=None, needs_admin=True, explanation=explanation
+    )
+
+
+# The explanation in plain words -------------------------------------------------------------
+
+
+def format_minutes(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    if hours and rest:
+        return _("%(h)d h %(m)d min") % {"h": hours, "m": rest}
+    if hours:
+        return _("%(h)d h") % {"h": hours}
+    return _("%(m)d min") % {"m": rest}
+
+
+def warranty_phrase(ticket: Ticket) -> str:
+    end = formats.date_format(ticket.warranty_end, "Y-m-d") if ticket.warranty_end else ""
+    if ticket.warranty_status == WarrantyStatus.IN:
+        return _("In warranty until %(date)s") % {"date": end}
+    if ticket.warranty_status == WarrantyStatus.OUT:
+        filed_on = timezone.localdate(ticket.created_at)
+        if ticket.warranty_end and ticket.warranty_end < filed_on:
+            return _("Out of warranty since %(date)s") % {"date": end}
+        return _("Warranty void")
+    return _("Warranty unknown")
+
+
+CATEGORY_PHRASES = {
+    Category.TRANSACTION: lambda: _("Payment problem"),
+    Category.NETWORK: lambda: _("Network fault"),
+    Category.SOFTWARE: lambda: _("Software fault"),
+}
+
+
+def explain(ticket: Ticket, queue: Queue, billable: bool | None) -> str:
+    """One sentence a merchant understands: why this queue, who pays, how soon."""
+    provider = queue.provider.name if queue.provider else "PosDesk"
+    kind = queue.kind
+    if kind == Queue.Kind.WARRANTY_REPAIR:
+        action = _("free repair by %(provider)s") % {"provider": provider}
+    elif kind == Queue.Kind.PAID_REPAIR:
+        action = _("paid repair by %(provider)s; you accept a quote before any work") % {
+            "provider": provider
+        }
+    elif kind == Queue.Kind.TRANSACTION_SUPPORT:
+        action = _("handled by %(provider)s, who acquires this terminal's payments") % {
+            "provider": provider
+        }
+    elif kind == Queue.Kind.REMOTE_SUPPORT:
+        action = _("remote support by %(provider)s") % {"provider": provider}
+    else:
+        action = _("%(provider)s checks the proof of purchase first") % {"provider": provider}
+    if kind in (Queue.Kind.WARRANTY_REPAIR, Queue.Kind.PAID_REPAIR, Queue.Kind.TRIAGE):
+        lead = warranty_phrase(ticket)
+    else:
+        phrase = CATEGORY_PHRASES.get(ticket.category)
+        lead = phrase() if phrase else warranty_phrase(ticket)
+    if billable and kind != Queue.Kind.PAID_REPAIR:
+        action = _("%(action)s (billable)") % {"action": action}
+    sla = format_minutes(queue.first_response_minutes(ticket.priority))
+    return _("%(lead)s: %(action)s, first reply within %(sla)s.") % {
+        "lead": lead,
+        "action": action,
+        "sla": sla,
+    }
+
+
+# Applying a decision ----------------------------------------------------------------------
+
+
+def _lock(ticket_id: int) -> Ticket | None:
+    # The lock is on the ticket row only: the device and queue are read, not changed.
+    ticket = Ticket.objects.select_for_update(of=("self",)).filter(pk=ticket_id).first()
+    if ticket is not None:
+        ticket.device = Device.objects.select_related("provider", "acquirer").get(
+            pk=ticket.device_id
+        )
+    return ticket
+
+
+def _apply(ticket: Ticket, decision: Decision, now: datetime) -> None:
+    ticket.queue = decision.queue
+    ticket.priority = priority_for(ticket.can_take_payments)
+    ticket.billable = decision.billable
+    ticket.needs_admin = decision.needs_admin
+    ticket.routing_note = decision.explanation
+    ticket.set_sla_due(now)
+
+
+def _record(ticket: Ticket, kind: str, body: str, data: dict, actor: User | None = None) -> None:
+    event = TicketEvent.objects.create(
+        ticket=ticket, kind=kind, actor=actor, body=body, public=True, data=data
+    )
+    announce_event(event)
+
+
+def _event_data(decision: Decision) -> dict:
+    return {
+        "queue": decision.queue.pk,
+        "queue_name": decision.queue.name,
+        "rule": decision.rule.pk if decision.rule else None,
+        "rule_name": decision.rule.name if decision.rule else "",
+        "billable": decision.billable,
+        "needs_admin": decision.needs_admin,
+    }
+
+
+def route(ticket_id: int) -> Ticket | None:
+    """Route a `new` ticket once. Safe to call twice: the second call changes nothing.
+
+    Returns the ticket, or None when it does not exist (any more).
+    """
+    with transaction.atomic():
+        ticket = _lock(ticket_id)
+        if ticket is None:
+            logger.warning("route: ticket %s does not exist", ticket_id)
+            return None
+        # Already routed, or withdrawn before routing: nothing to do.
+        if ticket.status != Ticket.Status.NEW or ticket.routed_at is not None:
+            return ticket
+        decision = decide(ticket)
+        now = timezone.now()
+        _apply(ticket, decision, now)
+        ticket.status = Ticket.Status.QUEUED
+        ticket.routed_at = now
+        ticket.save()
+        _record(ticket, TicketEvent.Kind.ROUTED, decision.explanation, _event_data(decision))
+        return ticket
+
+
+def reroute(ticket_id: int, actor: User) -> Ticket | None:
+    """An admin re-evaluates the rules for an unresolved ticket (after editing them).
+
+    A ticket never routed is routed now. A routed one moves to the queue the rules
+    name today: a `transferred` event when the queue changes (its technicians are
+    told), an internal note when it stays, so the timeline always says it happened.
+    """
+    with transaction.atomic():
+        ticket = _lock(ticket_id)
+        if ticket is None or ticket.status not in UNRESOLVED:
+            return None
+        if ticket.status == Ticket.Status.NEW:
+            ticket.routing_failed = False
+            ticket.save(update_fields=["routing_failed", "updated_at"])
+    if ticket.status == Ticket.Status.NEW:
+        return route(ticket_id)
+    with transaction.atomic():
+        ticket = _lock(ticket_id)
+        if ticket is None or ticket.status not in UNRESOLVED:
+            return None
+        decision = decide(ticket)
+        now = timezone.now()
+        old_queue_id = ticket.queue_id
+        old_queue_name = ticket.queue.name if ticket.queue else ""
+        if decision.queue.pk == old_queue_id:
+            ticket.billable = decision.billable
+            ticket.needs_admin = decision.needs_admin
+            ticket.routing_note = decision.explanation
+            ticket.save()
+            event = TicketEvent.objects.create(
+                ticket=ticket,
+                kind=TicketEvent.Kind.NOTE,
+                actor=actor,
+                public=False,
+                body=_("Re-routed by an admin: the rules still name %(queue)s. %(why)s")
+                % {"queue": decision.queue.name, "why": decision.explanation},
+                data=_event_data(decision),
+            )
+            announce_event(event)
+            return ticket
+        if ticket.status == Ticket.Status.WAITING_MERCHANT and ticket.sla_paused_at:
+            ticket.sla_paused_at = None
+        _apply(ticket, decision, now)
+        ticket.status = Ticket.Status.QUEUED
+        ticket.assigned_to = None
+        ticket.save()
+        data = _event_data(decision) | {
+            "from_queue": old_queue_id,
+            "from_queue_name": old_queue_name,
+            "to_queue": decision.queue.pk,
+            "to_queue_name": decision.queue.name,
+        }
+        _record(
+            ticket,
+            TicketEvent.Kind.TRANSFERRED,
+            _("Re-routed by the PosDesk team. %(why)s") % {"why": decision.explanation},
+            data,
+            actor=actor,
+        )
+        return ticket
