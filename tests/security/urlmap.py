@@ -1,0 +1,123 @@
+"""Every URL pattern of the project, and how to point each of its ids at a foreign object.
+
+The security tests iterate `project_urls()`, so a new pattern is covered the moment
+it is added to a `urls.py`. Ids are filled from `KWARG_KINDS`: a URL keyword nobody
+has described yet makes the scope matrix fail with a message naming it, so whoever
+adds `<int:widget_id>` must say here which object it points at.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+from dataclasses import dataclass, field
+
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+# (url name glob, keyword) -> the kind of object the keyword points at. First match wins.
+KWARG_KINDS: list[tuple[str, str, str]] = [
+    ("devices:*", "pk", "device"),
+    ("tickets:attachment*", "pk", "attachment"),
+    ("tickets:queue*", "pk", "queue"),
+    ("tickets:*", "queue", "queue"),
+    ("tickets:*", "queue_pk", "queue"),
+    ("tickets:*", "reference", "ticket"),
+]
+
+# Reachable without logging in (everything else redirects to log-in, or is a 404/405).
+PUBLIC = {"login"}
+
+# Namespaces whose own access control is tested by their authors (Django's admin).
+SKIPPED_NAMESPACES = {"admin"}
+
+
+@dataclass(frozen=True)
+class ProjectUrl:
+    name: str  # "namespace:name"
+    route: str
+    kwargs: tuple[str, ...] = field(default=())
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _walk(patterns, namespace: str, prefix: str, kwargs: tuple[str, ...]):  # noqa: ANN001, ANN202
+    for entry in patterns:
+        converters = tuple(getattr(entry.pattern, "converters", {}).keys()) or tuple(
+            entry.pattern.regex.groupindex.keys()
+        )
+        if isinstance(entry, URLResolver):
+            if entry.namespace in SKIPPED_NAMESPACES:
+                continue
+            inner = ":".join(part for part in (namespace, entry.namespace) if part)
+            yield from _walk(
+                entry.url_patterns, inner, prefix + str(entry.pattern), kwargs + converters
+            )
+        elif isinstance(entry, URLPattern) and entry.name:
+            name = f"{namespace}:{entry.name}" if namespace else entry.name
+            yield ProjectUrl(name, prefix + str(entry.pattern), kwargs + converters)
+
+
+def project_urls() -> list[ProjectUrl]:
+    """Every named URL pattern outside the skipped namespaces, in urls.py order."""
+    seen: dict[str, ProjectUrl] = {}
+    for url in _walk(get_resolver().url_patterns, "", "/", ()):
+        seen.setdefault(url.name, url)
+    return list(seen.values())
+
+
+def kind_of(url_name: str, kwarg: str) -> str | None:
+    for glob, name, kind in KWARG_KINDS:
+        if name == kwarg and fnmatch.fnmatchcase(url_name, glob):
+            return kind
+    return None
+
+
+class UnknownKwarg(Exception):
+    pass
+
+
+def kinds_for(url: ProjectUrl) -> dict[str, str]:
+    kinds = {}
+    for kwarg in url.kwargs:
+        kind = kind_of(url.name, kwarg)
+        if kind is None:
+            raise UnknownKwarg(
+                f"{url.name} ({url.route}) takes <{kwarg}>, which tests/security/urlmap.py "
+                "KWARG_KINDS does not describe: add which object it points at, so the scope "
+                "matrix can request it with another merchant's / provider's object."
+            )
+        kinds[kwarg] = kind
+    return kinds
+
+
+def foreign_variants(
+    url: ProjectUrl, own: dict[str, object], foreign: dict[str, object]
+) -> list[tuple[str, dict[str, object]]]:
+    """URLs with at least one id pointing outside the user's scope (every mix of the rest).
+
+    `own` and `foreign` map an object kind to the id to use. A mix such as my
+    ticket's reference with another merchant's attachment id is where a view that
+    checks only the first id leaks the second.
+    """
+    kinds = kinds_for(url)
+    names = list(kinds)
+    variants = []
+    for choice in itertools.product((False, True), repeat=len(names)):
+        if not any(choice):
+            continue
+        kwargs = {
+            name: (foreign if is_foreign else own)[kinds[name]]
+            for name, is_foreign in zip(names, choice, strict=True)
+        }
+        label = ",".join(
+            f"{name}={'foreign' if is_foreign else 'own'}"
+            for name, is_foreign in zip(names, choice, strict=True)
+        )
+        variants.append((label, kwargs))
+    return variants
+
+
+def own_url(url: ProjectUrl, own: dict[str, object]) -> str:
+    kinds = kinds_for(url)
+    return reverse(url.name, kwargs={name: own[kind] for name, kind in kinds.items()})
