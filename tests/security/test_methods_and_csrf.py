@@ -1,0 +1,96 @@
+"""State changes: POST only (a GET is a 405 and writes nothing), and never without a CSRF token.
+
+`POST_ONLY` is the explicit list of actions. It is checked against the resolver both
+ways: every listed name must exist and answer 405 to GET, and any URL that answers
+405 to GET must be listed, so the list cannot go stale silently.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.security.conftest import Scenario, crafted_post, fingerprint
+from tests.security.urlmap import own_url, project_urls
+
+POST_ONLY = {
+    "logout",
+    # Merchant actions on a ticket.
+    "tickets:reply",
+    "tickets:cancel",
+    "tickets:quote_accept",
+    "tickets:quote_decline",
+    "tickets:confirm",
+    "tickets:reopen",
+    "tickets:rate",
+}
+
+URLS = project_urls()
+ROLES = ("alice", "xavier", "admin")
+
+
+def _client(user, **kwargs) -> Client:  # noqa: ANN001
+    client = Client(**kwargs)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def test_every_post_only_name_exists() -> None:
+    names = {url.name for url in URLS}
+    assert not POST_ONLY - names, f"POST_ONLY names no URL has: {sorted(POST_ONLY - names)}"
+
+
+@pytest.mark.parametrize("url", URLS, ids=str)
+def test_a_get_changes_nothing_and_only_listed_actions_refuse_it(
+    scenario: Scenario,
+    url,  # noqa: ANN001
+) -> None:
+    world = scenario.world
+    statuses = {}
+    for role in ROLES:
+        user = getattr(world, role)
+        path = own_url(url, scenario.own(user))
+        before = fingerprint()
+        statuses[role] = _client(user).get(path).status_code
+        assert fingerprint() == before, f"GET {path} as {role} changed the database"
+    if url.name in POST_ONLY:
+        assert 405 in statuses.values(), f"{url.name} is an action but GET gives {statuses}"
+        assert set(statuses.values()) <= {404, 405}, f"{url.name}: GET gives {statuses}"
+    else:
+        assert 405 not in statuses.values(), (
+            f"{url.name} refuses GET ({statuses}): add it to POST_ONLY if it is an action"
+        )
+
+
+@pytest.mark.parametrize("url", URLS, ids=str)
+def test_a_post_without_a_csrf_token_is_refused(scenario: Scenario, url) -> None:  # noqa: ANN001
+    world = scenario.world
+    for role in (None, *ROLES):
+        user = getattr(world, role) if role else None
+        path = own_url(url, scenario.own(user or world.alice))
+        client = _client(user, enforce_csrf_checks=True)
+        before = fingerprint()
+        response = client.post(path, crafted_post(scenario))
+        assert response.status_code == 403, f"POST {path} as {role} without a token: {response}"
+        # A token that is not the one paired with the cookie is no better than none.
+        client.get(reverse("login"))
+        response = client.post(path, {**crafted_post(scenario), "csrfmiddlewaretoken": "x" * 64})
+        assert response.status_code == 403, f"POST {path} as {role} with a forged token"
+        assert fingerprint() == before
+
+
+def test_a_correct_csrf_token_is_accepted(scenario: Scenario) -> None:
+    # The refusal above must come from the missing token, not from a broken form.
+    client = Client(enforce_csrf_checks=True)
+    client.get(reverse("login"))
+    response = client.post(
+        reverse("login"),
+        {
+            "username": "alice",
+            "password": "posdesk-test-pw",
+            "csrfmiddlewaretoken": client.cookies["csrftoken"].value,
+        },
+    )
+    assert response.status_code == 302
