@@ -200,15 +200,15 @@ class DeviceForm(forms.ModelForm):
 
 
 class ImportUploadForm(forms.Form):
-    file = forms.FileField(
-        label=_("CSV file"),
-        help_text=_("UTF-8, comma-separated, with a header row. At most %(rows)s rows.")
-        % {"rows": f"{importer.MAX_ROWS:,}"},
-    )
+    file = forms.FileField(label=_("CSV file"))
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.fields["file"].widget.attrs["accept"] = ".csv,text/csv"
+        # Formatted here, per request, so it is in the user's language.
+        self.fields["file"].help_text = _(
+            "UTF-8, comma-separated, with a header row. At most %(rows)s rows."
+        ) % {"rows": f"{importer.MAX_ROWS:,}"}
         self.helper = FormHelper(self)
         self.helper.add_input(Submit("preview", _("Check the file")))
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conftest import World
-from tests.factories import DeviceFactory
+from tests.factories import DeviceFactory, UserFactory
 
 URL = reverse("devices:list")
 
@@ -91,6 +91,10 @@ def test_it_runs_the_same_queries_for_1_or_50_terminals(world: World, as_user) -
 @pytest.mark.parametrize("who", ["xavier", "admin"])
 def test_it_is_404_for_technicians_and_staff(world: World, as_user, who: str) -> None:  # noqa: ANN001
     assert as_user(getattr(world, who)).get(URL).status_code == 404
+
+
+def test_it_is_404_for_a_user_without_a_role(world: World, as_user) -> None:  # noqa: ANN001
+    assert as_user(UserFactory(username="nobody")).get(URL).status_code == 404
 
 
 def test_it_sends_anonymous_visitors_to_log_in(world: World, client) -> None:  # noqa: ANN001
