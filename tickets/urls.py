@@ -28,5 +28,25 @@ urlpatterns = [
     # --- end of merchant pages ---
     # --- Technician workspace (tickets/views/work.py) ---
     path("work/", work.work_home, name="work"),
+    path("work/queues/<int:pk>/", work.work_queue, name="work_queue"),
+    path("work/tickets/<ref:reference>/", work.work_ticket, name="work_ticket"),
+    path("work/tickets/<ref:reference>/claim/", work.work_claim, name="work_claim"),
+    path("work/tickets/<ref:reference>/assign/", work.work_assign, name="work_assign"),
+    path("work/tickets/<ref:reference>/reply/", work.work_reply, name="work_reply"),
+    path("work/tickets/<ref:reference>/note/", work.work_note, name="work_note"),
+    path("work/tickets/<ref:reference>/ask/", work.work_ask, name="work_ask"),
+    path("work/tickets/<ref:reference>/quote/", work.work_quote, name="work_quote"),
+    path("work/tickets/<ref:reference>/transfer/", work.work_transfer, name="work_transfer"),
+    path(
+        "work/tickets/<ref:reference>/loaner/issue/",
+        work.work_loaner_issue,
+        name="work_loaner_issue",
+    ),
+    path(
+        "work/tickets/<ref:reference>/loaner/return/",
+        work.work_loaner_return,
+        name="work_loaner_return",
+    ),
+    path("work/tickets/<ref:reference>/resolve/", work.work_resolve, name="work_resolve"),
     # --- end of technician workspace ---
 ]

@@ -1,14 +1,433 @@
-"""The technician workspace. Placeholder: being built."""
+"""The technician workspace: the day's queues, a queue's list, one ticket and its actions.
+
+Only technicians get here; anyone else gets 404 (staff are sent to the admin). Every
+ticket comes through `tickets.access.technician_ticket`, so another provider's ticket is
+a 404 on the page and on every action, GET or crafted POST. Each action has its own
+POST-only view: a form validates, `tickets.workflow` acts, a refusal becomes a message.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count, F, Q
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from devices.models import Provider
+from tickets import sla, workflow
+from tickets.access import technician_ticket
+from tickets.forms_work import (
+    ASSIGNED_ME,
+    ASSIGNED_NOBODY,
+    STATUS_ALL,
+    STATUS_OPEN,
+    AskForm,
+    AssignForm,
+    LoanerIssueForm,
+    NoteForm,
+    QueueFilterForm,
+    QuoteForm,
+    ReplyForm,
+    ResolveForm,
+    TransferForm,
+)
+from tickets.models import Queue, Quote, Ticket, TicketQuerySet
+
+PAGE_SIZE = 25
+URGENT_ON_HOME = 15
+HISTORY_SHOWN = 10
+
+# Public filter names → the ORM field they filter; the form's choices hold the values.
+FILTER_FIELDS = {
+    "priority": "priority",
+    "category": "category",
+    "warranty": "warranty_status",
+}
+# Public sort names → ORM ordering (see forms_work.SORT_LABELS for what people read).
+SORTS: dict[str, tuple[Any, ...]] = {
+    "due": (F("sla_due").asc(nulls_last=True), "priority", "created_at", "id"),
+    "priority": ("priority", F("sla_due").asc(nulls_last=True), "id"),
+    "newest": ("-created_at", "-id"),
+    "oldest": ("created_at", "id"),
+    "updated": ("-updated_at", "-id"),
+}
 
 
+def _provider(request: HttpRequest) -> Provider:
+    provider = request.user.provider
+    if provider is None:
+        raise Http404
+    return provider
+
+
+@dataclass
+class Row:
+    """A ticket on a list, with its SLA clock worked out once."""
+
+    ticket: Ticket
+    clock: sla.SlaClock
+
+
+def _rows(tickets: list[Ticket], now: datetime) -> list[Row]:
+    return [Row(ticket, sla.clock(ticket, now)) for ticket in tickets]
+
+
+# The day's overview --------------------------------------------------------------------
+
+
+@require_GET
 @login_required
-def _todo(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise Http404
+def work_home(request: HttpRequest) -> HttpResponse:
+    if request.user.is_staff and request.user.provider is None:
+        return redirect("admin:index")
+    provider = _provider(request)
+    now = timezone.now()
+    open_ = Q(tickets__status__in=TicketQuerySet.OPEN_STATUSES)
+    # One query: every queue of the provider with its counts, grouped by queue.
+    queues = (
+        Queue.objects.filter(provider=provider)
+        .annotate(
+            open_count=Count("tickets", filter=open_),
+            unassigned=Count("tickets", filter=open_ & Q(tickets__assigned_to__isnull=True)),
+            mine=Count("tickets", filter=open_ & Q(tickets__assigned_to=request.user)),
+            waiting=Count("tickets", filter=Q(tickets__status=Ticket.Status.WAITING_MERCHANT)),
+            overdue=Count("tickets", filter=TicketQuerySet.overdue_q(now, "tickets__")),
+        )
+        .order_by("-active", "name")
+    )
+    urgent = list(
+        Ticket.objects.filter(queue__provider=provider)
+        .open()
+        .for_work_list()
+        .most_urgent_first(now)[:URGENT_ON_HOME]
+    )
+    return render(
+        request,
+        "tickets/work/home.html",
+        {"provider": provider, "queues": queues, "rows": _rows(urgent, now)},
+    )
 
 
-work_home = _todo
+# A queue's list ------------------------------------------------------------------------
+
+
+def _filtered(
+    queryset: TicketQuerySet, values: dict[str, object], user: Any, now: datetime
+) -> TicketQuerySet:
+    status = values.get("status", STATUS_OPEN)
+    if status == STATUS_OPEN:
+        queryset = queryset.open()
+    elif status != STATUS_ALL:
+        queryset = queryset.filter(status=status)
+    for name, field in FILTER_FIELDS.items():
+        if name in values:
+            queryset = queryset.filter(**{field: values[name]})
+    assigned = values.get("assigned")
+    if assigned == ASSIGNED_ME:
+        queryset = queryset.filter(assigned_to=user)
+    elif assigned == ASSIGNED_NOBODY:
+        queryset = queryset.filter(assigned_to__isnull=True)
+    if values.get("overdue"):
+        queryset = queryset.overdue(now)
+    search = str(values.get("q", "")).strip()
+    if search:
+        queryset = queryset.filter(
+            # The reference by equality, so its unique index answers.
+            Q(reference=search.upper())
+            | Q(device__serial_number__icontains=search)
+            | Q(merchant__name__icontains=search)
+        )
+    return queryset
+
+
+@require_GET
+@login_required
+def work_queue(request: HttpRequest, pk: int) -> HttpResponse:
+    provider = _provider(request)
+    queue = get_object_or_404(Queue, pk=pk, provider=provider)
+    now = timezone.now()
+    form = QueueFilterForm(request.GET)
+    values = form.values()
+    page = int(values.get("page", 1))
+    tickets = _filtered(
+        Ticket.objects.filter(queue=queue).for_work_list().with_sla_due(now),
+        values,
+        request.user,
+        now,
+    ).order_by(*SORTS[str(values.get("sort", "due"))])
+    # No COUNT over the queue: one row more than a page says whether there is a next.
+    start = (page - 1) * PAGE_SIZE
+    found = list(tickets[start : start + PAGE_SIZE + 1])
+    return render(
+        request,
+        "tickets/work/queue.html",
+        {
+            "queue": queue,
+            "form": form,
+            "rows": _rows(found[:PAGE_SIZE], now),
+            "page_number": page,
+            "has_previous": page > 1,
+            "has_next": len(found) > PAGE_SIZE,
+        },
+    )
+
+
+# One ticket ----------------------------------------------------------------------------
+
+ActionForms = dict[str, forms.Form | None]
+
+
+def _action_forms(ticket: Ticket, allowed: set[str], bound: ActionForms) -> ActionForms:
+    """An empty form for each action allowed now; the one that failed keeps its input."""
+    makers: dict[str, Callable[[], forms.Form | None]] = {
+        "claim": lambda: None,
+        "assign": lambda: AssignForm(prefix="assign", provider=ticket.queue.provider),
+        "reply": lambda: ReplyForm(prefix="reply"),
+        "note": lambda: NoteForm(prefix="note"),
+        "ask": lambda: AskForm(prefix="ask"),
+        "quote": lambda: QuoteForm(prefix="quote"),
+        "transfer": lambda: TransferForm(prefix="transfer", ticket=ticket),
+        "loaner_issue": lambda: LoanerIssueForm(prefix="loaner"),
+        "loaner_return": lambda: None,
+        "resolve": lambda: ResolveForm(prefix="resolve"),
+    }
+    return {
+        name: bound[name] if name in bound else make()
+        for name, make in makers.items()
+        if name in allowed
+    }
+
+
+def _render_ticket(
+    request: HttpRequest, ticket: Ticket, bound: ActionForms | None = None
+) -> HttpResponse:
+    now = timezone.now()
+    provider = ticket.queue.provider
+    events = list(ticket.events.select_related("actor"))
+    by_event: dict[int | None, list] = defaultdict(list)
+    for attachment in ticket.attachments.all():
+        attachment.ticket = ticket  # its URL names the ticket: no query per file
+        by_event[attachment.event_id].append(attachment)
+    for event in events:
+        event.files = by_event.get(event.pk, [])
+    quotes = list(ticket.quotes.select_related("created_by", "decided_by"))
+    history = list(
+        Ticket.objects.filter(device_id=ticket.device_id, queue__provider=provider)
+        .exclude(pk=ticket.pk)
+        .order_by("-created_at")[:HISTORY_SHOWN]
+    )
+    allowed = workflow.allowed_actions(ticket, workflow.TECHNICIAN)
+    quote_accepted = any(q.status == Quote.Status.ACCEPTED for q in quotes)
+    return render(
+        request,
+        "tickets/work/ticket.html",
+        {
+            "ticket": ticket,
+            "device": ticket.device,
+            "merchant": ticket.merchant,
+            "warranty_now": ticket.device.warranty_status(),
+            "events": events,
+            "filing_files": by_event.get(None, []),
+            "quotes": quotes,
+            "history": history,
+            "clock": sla.clock(ticket, now),
+            "forms": _action_forms(ticket, allowed, bound or {}),
+            "gate_shut": bool(ticket.billable) and not quote_accepted,
+            "now": now,
+        },
+    )
+
+
+@require_GET
+@login_required
+def work_ticket(request: HttpRequest, reference: str) -> HttpResponse:
+    return _render_ticket(request, technician_ticket(request, reference))
+
+
+# Actions: one POST-only view each -----------------------------------------------------------
+
+
+def _act(
+    request: HttpRequest,
+    ticket: Ticket,
+    name: str,
+    form: forms.Form | None,
+    run: Callable[[dict[str, Any]], object],
+    done: str,
+) -> HttpResponse:
+    if form is not None and not form.is_valid():
+        # Shown again in place, next to the fields, with everything typed.
+        messages.error(request, _("Check the form below: nothing was done yet."))
+        return _render_ticket(request, ticket, {name: form})
+    try:
+        run(form.cleaned_data if form is not None else {})
+    except workflow.NotAllowed as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, done)
+    return redirect("tickets:work_ticket", ticket.reference)
+
+
+@require_POST
+@login_required
+def work_claim(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = technician_ticket(request, reference)
+    return _act(
+        request,
+        ticket,
+        "claim",
+        None,
+        lambda data: workflow.claim(ticket, request.user),
+        _("The ticket is yours."),
+    )
+
+
+@require_POST
+@login_required
+def work_assign(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = technician_ticket(request, reference)
+    form = AssignForm(request.POST, prefix="assign", provider=ticket.queue.provider)
+    return _act(
+        request,
+        ticket,
+        "assign",
+        form,
+        lambda data: workflow.assign(ticket, request.user, data["assignee"]),
+        _("Assigned."),
+    )
+
+
+@require_POST
+@login_required
+def work_reply(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = technician_ticket(request, reference)
+    return _act(
+        request,
+        ticket,
+        "reply",
+        ReplyForm(request.POST, prefix="reply"),
+        lambda data: workflow.reply(ticket, request.user, data["body"]),
+        _("Reply sent to the merchant."),
+    )
+
+
+@require_POST
+@login_required
+def work_note(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = technician_ticket(request, reference)
+    return _act(
+        request,
+        ticket,
+        "note",
+        NoteForm(request.POST, prefix="note"),
+        lambda data: workflow.note(ticket, request.user, data["body"]),
+        _("Internal note added."),
+    )
+
+
+@require_POST
+@login_required
+def work_ask(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = technician_ticket(request, reference)
+    return _act(
+        request,
+        ticket,
+        "ask",
+        AskForm(request.POST, prefix="ask"),
+        lambda data: workflow.ask(ticket, request.user, data["body"]),
+        _("Question sent: the ticket waits on the merchant and the SLA clock is paused."),
+    )
+
+
+@require_POST
+@login_required
+def work_quote(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = technician_ticket(request, reference)
+    return _act(
+        request,
+        ticket,
+        "quote",
+        QuoteForm(request.POST, prefix="quote"),
+        lambda data: workflow.send_quote(ticket, request.user, data["amount"], data["covers"]),
+        _("Quote sent: repair work waits until the merchant accepts it."),
+    )
+
+
+@require_POST
+@login_required
+def work_transfer(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = technician_ticket(request, reference)
+    form = TransferForm(request.POST, prefix="transfer", ticket=ticket)
+    response = _act(
+        request,
+        ticket,
+        "transfer",
+        form,
+        lambda data: workflow.transfer(ticket, request.user, data["queue"], data["reason"]),
+        _("Transferred."),
+    )
+    if (
+        form.is_valid()
+        and not Ticket.objects.filter(pk=ticket.pk, queue__provider=request.user.provider).exists()
+    ):
+        # Another provider has it now: its page is no longer ours to show.
+        messages.info(
+            request,
+            _("%(reference)s is now with %(queue)s and no longer in your queues.")
+            % {"reference": ticket.reference, "queue": form.cleaned_data["queue"]},
+        )
+        return redirect("tickets:work")
+    return response
+
+
+@require_POST
+@login_required
+def work_loaner_issue(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = technician_ticket(request, reference)
+    return _act(
+        request,
+        ticket,
+        "loaner_issue",
+        LoanerIssueForm(request.POST, prefix="loaner"),
+        lambda data: workflow.issue_loaner(ticket, request.user, data["serial"]),
+        _("Loaner issued."),
+    )
+
+
+@require_POST
+@login_required
+def work_loaner_return(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = technician_ticket(request, reference)
+    return _act(
+        request,
+        ticket,
+        "loaner_return",
+        None,
+        lambda data: workflow.return_loaner(ticket, request.user),
+        _("Loaner returned."),
+    )
+
+
+@require_POST
+@login_required
+def work_resolve(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = technician_ticket(request, reference)
+    return _act(
+        request,
+        ticket,
+        "resolve",
+        ResolveForm(request.POST, prefix="resolve"),
+        lambda data: workflow.resolve(ticket, request.user, data["code"], data["note"]),
+        _("Resolved: the merchant is asked to confirm the fix."),
+    )

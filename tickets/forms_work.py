@@ -1,0 +1,159 @@
+"""Forms of the technician workspace: the queue list's filters and one form per action.
+
+Each action form has its own prefix, so several can sit on one page with distinct field
+ids, and a form with errors is shown again in place with what was typed.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from devices.models import Provider
+from devices.warranty import WarrantyStatus
+from portal.models import User
+from tickets.models import Category, Priority, Queue, Ticket
+
+TEXT_MAX = 5000
+
+
+def _text(label: str, rows: int = 3) -> forms.CharField:
+    return forms.CharField(
+        label=label, max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": rows})
+    )
+
+
+# The queue list ---------------------------------------------------------------------------
+
+STATUS_OPEN = "open"
+STATUS_ALL = "all"
+ASSIGNED_ANYONE, ASSIGNED_ME, ASSIGNED_NOBODY = "", "me", "unassigned"
+
+# Public sort names → ORM ordering. Anything else never reaches `order_by`.
+SORT_LABELS = {
+    "due": _("Most urgent first"),
+    "priority": _("Priority"),
+    "newest": _("Newest first"),
+    "oldest": _("Oldest first"),
+    "updated": _("Recently updated"),
+}
+
+
+class QueueFilterForm(forms.Form):
+    """Read from the query string. A bad value is dropped (the form's choices are the
+    allow-list), so a crafted URL shows the default list, never an error page."""
+
+    q = forms.CharField(label=_("Reference, serial or merchant"), max_length=64, required=False)
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[
+            (STATUS_OPEN, _("Open")),
+            *[(s, label) for s, label in Ticket.Status.choices if s != Ticket.Status.NEW],
+            (STATUS_ALL, _("All")),
+        ],
+    )
+    priority = forms.TypedChoiceField(
+        label=_("Priority"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", _("Any")), *Priority.choices],
+    )
+    category = forms.ChoiceField(
+        label=_("Kind of fault"), required=False, choices=[("", _("Any")), *Category.choices]
+    )
+    warranty = forms.ChoiceField(
+        label=_("Warranty at filing"),
+        required=False,
+        choices=[("", _("Any")), *WarrantyStatus.choices],
+    )
+    assigned = forms.ChoiceField(
+        label=_("Assigned"),
+        required=False,
+        choices=[
+            (ASSIGNED_ANYONE, _("Anyone")),
+            (ASSIGNED_ME, _("Me")),
+            (ASSIGNED_NOBODY, _("Unassigned")),
+        ],
+    )
+    overdue = forms.BooleanField(label=_("Overdue only"), required=False)
+    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=list(SORT_LABELS.items()))
+    page = forms.IntegerField(required=False, min_value=1, max_value=10_000)
+
+    def values(self) -> dict[str, object]:
+        """The valid values only; an invalid field is as if it were not given."""
+        self.is_valid()
+        return {name: value for name, value in self.cleaned_data.items() if value not in ("", None)}
+
+
+# Actions -----------------------------------------------------------------------------------
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(label=_("Colleague"), queryset=User.objects.none())
+
+    def __init__(self, *args: object, provider: Provider, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the provider's own active people: a crafted id of anyone else is invalid.
+        self.fields["assignee"].queryset = User.objects.filter(
+            membership__provider=provider, is_active=True
+        ).order_by("first_name", "last_name", "username")
+        self.fields["assignee"].label_from_instance = lambda u: u.get_full_name() or u.username
+
+
+class ReplyForm(forms.Form):
+    body = _text(_("Reply to the merchant"), rows=4)
+
+
+class NoteForm(forms.Form):
+    body = _text(_("Internal note (never shown to the merchant)"))
+
+
+class AskForm(forms.Form):
+    body = _text(_("Question for the merchant"))
+
+
+class QuoteForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount (CNY)"),
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+    )
+    covers = _text(_("What it covers"))
+
+
+class TransferForm(forms.Form):
+    queue = forms.ModelChoiceField(label=_("To queue"), queryset=Queue.objects.none())
+    reason = _text(_("Why"), rows=2)
+
+    def __init__(self, *args: object, ticket: Ticket, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Any active queue, also another provider's: sending a payment dispute to the
+        # acquirer is the point of a transfer.
+        self.fields["queue"].queryset = (
+            Queue.objects.filter(active=True)
+            .exclude(pk=ticket.queue_id)
+            .select_related("provider")
+            .order_by("provider__name", "name")
+        )
+        self.fields["queue"].label_from_instance = _queue_label
+
+
+def _queue_label(queue: Queue) -> str:
+    owner = queue.provider.name if queue.provider else _("Platform")
+    return f"{owner} · {queue.name}"
+
+
+class LoanerIssueForm(forms.Form):
+    serial = forms.CharField(label=_("Loaner's serial number"), max_length=64)
+
+
+class ResolveForm(forms.Form):
+    code = forms.ChoiceField(
+        label=_("Resolution"), choices=[("", "---------"), *Ticket.Resolution.choices]
+    )
+    note = _text(_("What was done"))
