@@ -7,9 +7,11 @@ the production set-up pointing at nothing.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shlex
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -207,3 +209,40 @@ def test_env_example_names_only_variables_something_reads(compose: dict[str, Any
     assert not unknown, f".env.example names variables nothing reads: {sorted(unknown)}"
     # Every variable compose interpolates has a value in the example.
     assert read_by_compose <= env_file_names()
+
+
+def load_healthcheck():  # noqa: ANN201 (a module object)
+    spec = importlib.util.spec_from_file_location("healthcheck", ROOT / "docker/healthcheck.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("allowed_hosts", "expected"),
+    [
+        ("posdesk.example.com,other.example.com", "posdesk.example.com"),
+        (".example.com", "example.com"),
+        ("*", "localhost"),
+        ("", "localhost"),
+    ],
+)
+def test_the_web_health_check_asks_for_an_allowed_host(
+    monkeypatch, allowed_hosts: str, expected: str
+) -> None:
+    monkeypatch.setenv("ALLOWED_HOSTS", allowed_hosts)
+    assert load_healthcheck().probe_host() == expected
+
+
+def test_the_web_health_check_passes_against_a_running_server(live_server, monkeypatch) -> None:
+    monkeypatch.setenv("ALLOWED_HOSTS", "localhost")
+    monkeypatch.setenv("PORT", str(live_server.thread.port))
+    assert load_healthcheck().main() == 0
+
+
+def test_the_web_health_check_fails_when_nothing_listens(monkeypatch) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    monkeypatch.setenv("PORT", str(free_port))
+    assert load_healthcheck().main() == 1
