@@ -229,7 +229,6 @@ def _lock(ticket_id: int) -> Ticket | None:
 
 def _apply(ticket: Ticket, decision: Decision, now: datetime) -> None:
     ticket.queue = decision.queue
-    ticket.priority = priority_for(ticket.can_take_payments)
     ticket.billable = decision.billable
     ticket.needs_admin = decision.needs_admin
     ticket.routing_note = decision.explanation
@@ -267,6 +266,8 @@ def route(ticket_id: int) -> Ticket | None:
         # Already routed, or withdrawn before routing: nothing to do.
         if ticket.status != Ticket.Status.NEW or ticket.routed_at is not None:
             return ticket
+        # The priority follows the merchant's answer; the SLA text below depends on it.
+        ticket.priority = priority_for(ticket.can_take_payments)
         decision = decide(ticket)
         now = timezone.now()
         _apply(ticket, decision, now)
@@ -297,6 +298,8 @@ def reroute(ticket_id: int, actor: User) -> Ticket | None:
         ticket = _lock(ticket_id)
         if ticket is None or ticket.status not in UNRESOLVED:
             return None
+        # The priority follows the merchant's answer; the SLA text below depends on it.
+        ticket.priority = priority_for(ticket.can_take_payments)
         decision = decide(ticket)
         now = timezone.now()
         old_queue_id = ticket.queue_id

@@ -400,7 +400,7 @@ def attachment_download(request: HttpRequest, reference: str, pk: int) -> FileRe
         raise Http404
     try:
         handle = attachment.file.open("rb")
-    except FileNotFoundError:
+    except (FileNotFoundError, ValueError):  # gone from disk, or no file recorded
         raise Http404 from None
     response = FileResponse(
         handle,
