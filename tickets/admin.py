@@ -1,0 +1,363 @@
+"""The admin side of tickets: queues and their SLA targets, the routing table, every
+ticket (with a re-route action for after the rules change), the self-help checks and
+how often they fixed a fault."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from devices.models import Provider
+from tickets import routing
+from tickets.models import (
+    Attachment,
+    Queue,
+    Quote,
+    RoutingRule,
+    SelfHelpCheck,
+    SelfHelpSuccess,
+    Ticket,
+    TicketEvent,
+)
+
+SLA_FIELDS = (
+    ("first_response_p1", "first_response_p2", "first_response_p3"),
+    ("resolution_p1", "resolution_p2", "resolution_p3"),
+)
+
+
+@admin.register(Queue)
+class QueueAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "provider",
+        "kind",
+        "active",
+        "first_response_p1",
+        "resolution_p1",
+        "open_tickets",
+    ]
+    list_filter = ["provider", "kind", "active"]
+    search_fields = ["name", "provider__name"]
+    list_select_related = ["provider"]
+    autocomplete_fields = ["provider"]
+    fieldsets = [
+        (None, {"fields": ["provider", "kind", "name", "active"]}),
+        (
+            _("SLA targets (minutes)"),
+            {
+                "fields": SLA_FIELDS,
+                "description": _("First response and resolution, for priorities P1, P2, P3."),
+            },
+        ),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Queue]:
+        open_tickets = Count("tickets", filter=Q(tickets__status__in=routing.UNRESOLVED))
+        return super().get_queryset(request).annotate(_open=open_tickets)
+
+    @admin.display(description=_("open tickets"), ordering="_open")
+    def open_tickets(self, obj: Queue) -> int:
+        return obj._open
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    list_display = [
+        "order",
+        "name",
+        "category",
+        "warranty",
+        "provider",
+        "target_party",
+        "target_kind",
+        "billable",
+        "active",
+    ]
+    list_display_links = ["name"]
+    list_editable = ["order", "active"]
+    list_filter = ["active", "category", "warranty", "target_party", "target_kind"]
+    search_fields = ["name"]
+    list_select_related = ["provider"]
+    autocomplete_fields = ["provider"]
+    ordering = ["order", "id"]
+
+
+class TicketEventInline(admin.TabularInline):
+    """The timeline, as it happened: never edited or deleted from the admin."""
+
+    model = TicketEvent
+    fields = ["created_at", "kind", "actor", "public", "body"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["created_at", "id"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Ticket | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Ticket | None = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TicketEvent]:
+        return super().get_queryset(request).select_related("actor")
+
+
+class AttachmentInline(admin.TabularInline):
+    model = Attachment
+    fields = ["original_name", "content_type", "size", "event", "uploaded_by", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Ticket | None = None) -> bool:
+        return False
+
+
+class QuoteInline(admin.TabularInline):
+    model = Quote
+    fields = ["amount", "covers", "status", "created_by", "created_at", "decided_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Ticket | None = None) -> bool:
+        return False
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    list_display = [
+        "reference",
+        "merchant",
+        "device",
+        "status",
+        "queue",
+        "priority",
+        "needs_admin",
+        "routing_failed",
+        "created_at",
+    ]
+    list_filter = [
+        "needs_admin",
+        "routing_failed",
+        "status",
+        "priority",
+        "category",
+        "warranty_status",
+        "billable",
+        ("queue__provider", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["reference", "device__serial_number", "merchant__name"]
+    list_select_related = ["merchant", "device__model__brand", "queue"]
+    autocomplete_fields = ["merchant", "device", "reporter", "queue", "assigned_to"]
+    readonly_fields = [
+        "reference",
+        "submission_token",
+        "created_at",
+        "updated_at",
+        "routed_at",
+        "route_attempts",
+        "routing_note",
+        "warranty_status",
+        "warranty_end",
+    ]
+    date_hierarchy = "created_at"
+    inlines = [TicketEventInline, AttachmentInline, QuoteInline]
+    actions = ["reroute_selected"]
+    fieldsets = [
+        (
+            None,
+            {"fields": ["reference", "merchant", "device", "reporter", "status", "created_at"]},
+        ),
+        (
+            _("Routing"),
+            {
+                "fields": [
+                    "queue",
+                    "assigned_to",
+                    "priority",
+                    "billable",
+                    "needs_admin",
+                    "routing_failed",
+                    "route_attempts",
+                    "routed_at",
+                    "routing_note",
+                ]
+            },
+        ),
+        (
+            _("The fault"),
+            {
+                "fields": [
+                    "category",
+                    "symptom",
+                    "error_code",
+                    "can_take_payments",
+                    "checks_tried",
+                    "description",
+                    "callback_phone",
+                    "warranty_status",
+                    "warranty_end",
+                ]
+            },
+        ),
+        (
+            _("Transaction"),
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "txn_time",
+                    "txn_amount",
+                    "card_last4",
+                    "txn_response_code",
+                    "txn_reference",
+                ],
+            },
+        ),
+        (
+            _("SLA"),
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "first_response_due",
+                    "resolution_due",
+                    "first_responded_at",
+                    "sla_paused_at",
+                    "first_response_breached_at",
+                    "resolution_breached_at",
+                ],
+            },
+        ),
+        (
+            _("The end"),
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "resolution_code",
+                    "resolution_note",
+                    "resolved_at",
+                    "closed_at",
+                    "cancel_reason",
+                    "rating",
+                    "rating_comment",
+                    "submission_token",
+                    "updated_at",
+                ],
+            },
+        ),
+    ]
+
+    @admin.action(description=_("Re-route selected tickets"))
+    def reroute_selected(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        """Evaluate today's rules again for each unresolved ticket; each gets an event."""
+        done = skipped = 0
+        for ticket_id in queryset.values_list("pk", flat=True):
+            if routing.reroute(ticket_id, request.user) is None:
+                skipped += 1
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext("%(n)d ticket re-routed.", "%(n)d tickets re-routed.", done) % {"n": done},
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)d ticket is resolved, closed or cancelled and was left alone.",
+                    "%(n)d tickets are resolved, closed or cancelled and were left alone.",
+                    skipped,
+                )
+                % {"n": skipped},
+                messages.WARNING,
+            )
+
+
+@admin.register(SelfHelpCheck)
+class SelfHelpCheckAdmin(admin.ModelAdmin):
+    list_display = ["text", "category", "code", "order", "active"]
+    list_editable = ["order", "active"]
+    list_filter = ["category", "active"]
+    search_fields = ["text", "code", "help_text"]
+    ordering = ["category", "order", "id"]
+    prepopulated_fields = {"code": ["text"]}
+
+
+@admin.register(SelfHelpSuccess)
+class SelfHelpSuccessAdmin(admin.ModelAdmin):
+    """Faults fixed by a first-line check, with how many per category (read-only)."""
+
+    list_display = ["created_at", "category", "category_total", "merchant", "device", "checks"]
+    list_filter = ["category", "created_at"]
+    search_fields = ["merchant__name", "device__serial_number"]
+    list_select_related = ["merchant", "device__model__brand"]
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SelfHelpSuccess]:
+        per_category = (
+            SelfHelpSuccess.objects.filter(category=OuterRef("category"))
+            .order_by()
+            .values("category")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_category_total=Subquery(per_category, output_field=IntegerField()))
+        )
+
+    @admin.display(description=_("fixed in this category"), ordering="_category_total")
+    def category_total(self, obj: SelfHelpSuccess) -> int:
+        return obj._category_total
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "ticket", "content_type", "size", "created_at"]
+    list_filter = ["content_type"]
+    search_fields = ["original_name", "ticket__reference"]
+    list_select_related = ["ticket"]
+    exclude = ["file"]
+    readonly_fields = [
+        "ticket",
+        "event",
+        "original_name",
+        "content_type",
+        "size",
+        "uploaded_by",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class QueueInline(admin.TabularInline):
+    model = Queue
+    fields = ["name", "kind", "active", "first_response_p1", "resolution_p1"]
+    extra = 0
+    show_change_link = True
+
+
+# The provider page lists its queues: extend the devices app's ProviderAdmin, if there is one.
+if admin.site.is_registered(Provider):
+    _ProviderAdmin = type(admin.site.get_model_admin(Provider))
+
+    class ProviderWithQueuesAdmin(_ProviderAdmin):
+        inlines = [*_ProviderAdmin.inlines, QueueInline]
+
+    admin.site.unregister(Provider)
+    admin.site.register(Provider, ProviderWithQueuesAdmin)

@@ -1,0 +1,181 @@
+"""E-mail about ticket events: who hears of what, and internal notes never reach a merchant."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from django.core import mail
+
+from tests.factories import ProviderFactory, TicketFactory, UserFactory, member_of, queued_ticket
+from tickets import notifications, routing, workflow
+from tickets.models import Queue, Ticket, TicketEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):  # noqa: ANN001, ANN201
+    """Run what announce_event schedules, as a real commit would (Celery is eager)."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def _recipients() -> set[str]:
+    return {address for message in mail.outbox for address in message.to}
+
+
+def test_routed_mails_the_merchant_and_the_providers_technicians(world, run_on_commit) -> None:
+    colleague = member_of(UserFactory(username="alice2"), merchant=world.merchant_a)
+    ticket = TicketFactory(device=world.device_a, reporter=world.alice)
+    with run_on_commit():
+        routing.route(ticket.pk)
+    assert _recipients() == {
+        world.alice.email,
+        colleague.email,
+        world.xavier.email,
+        world.xena.email,
+    }
+    # One e-mail per person: no one sees another's address.
+    assert all(len(message.to) == 1 for message in mail.outbox)
+    merchant_mail = next(m for m in mail.outbox if m.to == [world.alice.email])
+    ticket.refresh_from_db()
+    assert ticket.reference in merchant_mail.subject
+    assert ticket.routing_note in merchant_mail.body
+    assert f"http://127.0.0.1:8000/tickets/{ticket.reference}/" in merchant_mail.body
+    html = merchant_mail.alternatives[0]
+    assert html[1] == "text/html"
+    assert ticket.reference in html[0]
+    tech_mail = next(m for m in mail.outbox if m.to == [world.xavier.email])
+    assert "arrived" in tech_mail.subject
+    assert "Shop A" in tech_mail.body
+
+
+def test_links_use_the_site_url(world, run_on_commit, settings) -> None:  # noqa: ANN001
+    settings.SITE_URL = "https://posdesk.example.cn/"
+    ticket = TicketFactory(device=world.device_a)
+    with run_on_commit():
+        routing.route(ticket.pk)
+    ticket.refresh_from_db()
+    merchant_mail = next(m for m in mail.outbox if m.to == [world.alice.email])
+    assert f"https://posdesk.example.cn/tickets/{ticket.reference}/" in merchant_mail.body
+
+
+def test_other_providers_technicians_are_not_mailed(world, run_on_commit) -> None:
+    ticket = TicketFactory(device=world.device_a)
+    with run_on_commit():
+        routing.route(ticket.pk)
+    assert world.yuri.email not in _recipients()
+    assert world.bob.email not in _recipients()
+
+
+def test_an_internal_note_never_reaches_the_merchant(world, run_on_commit) -> None:
+    ticket = queued_ticket(world.device_a)
+    with run_on_commit():
+        workflow.note(ticket, world.xavier, "Board is dead, do not tell them yet")
+    assert world.alice.email not in _recipients()
+    assert all("Board is dead" not in m.body for m in mail.outbox if m.to == [world.alice.email])
+
+
+def test_a_public_reply_reaches_the_merchant_not_its_author(world, run_on_commit) -> None:
+    ticket = queued_ticket(world.device_a)
+    with run_on_commit():
+        workflow.reply(ticket, world.xavier, "Please restart it once more.")
+    assert _recipients() == {world.alice.email}
+    assert "Please restart it once more." in mail.outbox[0].body
+
+
+def test_the_merchants_reply_reaches_the_assigned_technician(world, run_on_commit) -> None:
+    ticket = queued_ticket(world.device_a)
+    workflow.claim(ticket, world.xavier)
+    with run_on_commit():
+        workflow.merchant_reply(ticket, world.alice, "It shows error 11 now.")
+    assert _recipients() == {world.xavier.email}
+    assert "It shows error 11 now." in mail.outbox[0].body
+
+
+def test_a_transfer_mails_the_new_queues_technicians(world, run_on_commit) -> None:
+    ticket = queued_ticket(world.device_a)
+    new_queue = Queue.objects.get(provider=world.provider_y, kind=Queue.Kind.WARRANTY_REPAIR)
+    with run_on_commit():
+        workflow.transfer(ticket, world.xavier, new_queue, "Y services this model")
+    recipients = _recipients()
+    assert world.yuri.email in recipients
+    assert world.xena.email not in recipients
+    yuri_mail = next(m for m in mail.outbox if m.to == [world.yuri.email])
+    assert "Y services this model" in yuri_mail.body
+
+
+def test_an_sla_breach_mails_the_providers_technicians(world, run_on_commit) -> None:
+    ticket = queued_ticket(world.device_a)
+    with run_on_commit():
+        event = TicketEvent.objects.create(
+            ticket=ticket, kind=TicketEvent.Kind.SLA_BREACHED, public=False, body="First reply"
+        )
+        notifications.announce_event(event)
+    assert _recipients() == {world.xavier.email, world.xena.email}
+    assert "SLA breached" in mail.outbox[0].subject
+
+
+def test_the_platform_triage_queue_mails_the_admins(world, run_on_commit) -> None:
+    ticket = TicketFactory(device=world.device_a, category="other", symptom="other")
+    with run_on_commit():
+        routing.route(ticket.pk)
+    assert world.admin.email in _recipients()
+    assert world.xavier.email not in _recipients()
+
+
+def test_nothing_is_sent_when_the_transaction_rolls_back(world, run_on_commit) -> None:
+    ticket = queued_ticket(world.device_a)
+    with run_on_commit() as callbacks:
+        try:
+            from django.db import transaction
+
+            with transaction.atomic():
+                workflow.reply(ticket, world.xavier, "Never sent")
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+    assert callbacks == []
+    assert mail.outbox == []
+
+
+def test_a_broker_outage_loses_an_email_not_the_action(world, run_on_commit) -> None:
+    ticket = queued_ticket(world.device_a)
+    with (
+        mock.patch("tickets.tasks.send_event_email.apply_async", side_effect=OSError("no broker")),
+        run_on_commit(),
+    ):
+        workflow.reply(ticket, world.xavier, "Still saved")
+    assert ticket.events.filter(kind=TicketEvent.Kind.REPLY, body="Still saved").exists()
+
+
+def test_users_without_an_email_address_are_skipped(world, run_on_commit) -> None:
+    world.alice.email = ""
+    world.alice.save()
+    ticket = queued_ticket(world.device_a)
+    with run_on_commit():
+        workflow.reply(ticket, world.xavier, "Hello")
+    assert mail.outbox == []
+
+
+def test_a_deleted_event_sends_nothing(db) -> None:
+    assert notifications.send_event_emails(987654) == 0
+
+
+def test_the_merchants_rating_mails_no_one_at_the_merchant(world, run_on_commit) -> None:
+    colleague = member_of(UserFactory(username="alice3"), merchant=world.merchant_a)
+    ticket = queued_ticket(world.device_a, status=Ticket.Status.CLOSED)
+    with run_on_commit():
+        workflow.rate(ticket, world.alice, 5, "Great")
+    assert colleague.email not in _recipients()
+
+
+def test_a_provider_without_technicians_gets_no_mail(world, run_on_commit) -> None:
+    lonely = ProviderFactory()
+    from tests.factories import DeviceFactory
+
+    device = DeviceFactory(merchant=world.merchant_a, provider=lonely)
+    ticket = TicketFactory(device=device)
+    with run_on_commit():
+        routing.route(ticket.pk)
+    assert _recipients() == {world.alice.email}
