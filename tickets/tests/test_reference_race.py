@@ -1,0 +1,71 @@
+"""Ticket references are unique under concurrent filing (PostgreSQL, real threads)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from tickets import services
+from tickets.models import Category, Ticket, format_reference
+
+THREADS = 8
+
+
+def test_reference_is_derived_from_the_primary_key(world) -> None:
+    ticket, _created = services.file_ticket(
+        merchant=world.merchant_a,
+        device=world.device_a,
+        reporter=world.alice,
+        category=Category.HARDWARE,
+        symptom="screen",
+        can_take_payments="no",
+        description="Dark",
+        callback_phone="123456",
+    )
+    assert ticket.reference == format_reference(ticket.pk)
+    assert Ticket.objects.get(pk=ticket.pk).reference == ticket.reference
+    assert format_reference(123) == "PD-000123"
+    assert format_reference(1234567) == "PD-1234567"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_parallel_filings_get_distinct_references(world) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the race needs a real concurrent database")
+    barrier = threading.Barrier(THREADS)
+    errors: list[BaseException] = []
+    references: list[str] = []
+    lock = threading.Lock()
+
+    def file_one(n: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            ticket, _created = services.file_ticket(
+                merchant=world.merchant_a,
+                device=world.device_a,
+                reporter=world.alice,
+                category=Category.HARDWARE,
+                symptom="screen",
+                can_take_payments="no",
+                description=f"Parallel filing {n}",
+                callback_phone="123456",
+            )
+            with lock:
+                references.append(ticket.reference)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=file_one, args=(n,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert len(references) == THREADS
+    assert len(set(references)) == THREADS
+    assert Ticket.objects.filter(reference__in=references).count() == THREADS
+    assert not Ticket.objects.filter(reference__isnull=True).exists()
