@@ -209,6 +209,13 @@ class TicketQuerySet(models.QuerySet):
     def open(self) -> TicketQuerySet:
         return self.filter(status__in=self.OPEN_STATUSES)
 
+    # Open tickets as technicians see them: routed, so never `new`. Exactly the condition
+    # of the partial index `ticket_open_queue_due`, so PostgreSQL can use it.
+    WORK_STATUSES = ("queued", "in_progress", "waiting_merchant")
+
+    def in_work(self) -> TicketQuerySet:
+        return self.filter(status__in=self.WORK_STATUSES)
+
     # SLA (technician workspace). While a ticket waits on the merchant its due times are
     # frozen and pushed back by the pause on resume, so a paused ticket is late only if
     # its due time had already passed when the pause began.
@@ -233,7 +240,7 @@ class TicketQuerySet(models.QuerySet):
 
     @classmethod
     def overdue_q(cls, now, prefix: str = "") -> Q:  # noqa: ANN001
-        return Q(**{f"{prefix}status__in": cls.OPEN_STATUSES}) & (
+        return Q(**{f"{prefix}status__in": cls.WORK_STATUSES}) & (
             cls.first_response_late_q(now, prefix) | cls.resolution_late_q(now, prefix)
         )
 

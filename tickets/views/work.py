@@ -93,7 +93,7 @@ def work_home(request: HttpRequest) -> HttpResponse:
         return redirect("admin:index")
     provider = _provider(request)
     now = timezone.now()
-    open_ = Q(tickets__status__in=TicketQuerySet.OPEN_STATUSES)
+    open_ = Q(tickets__status__in=TicketQuerySet.WORK_STATUSES)
     # One query: every queue of the provider with its counts, grouped by queue.
     queues = (
         Queue.objects.filter(provider=provider)
@@ -108,7 +108,7 @@ def work_home(request: HttpRequest) -> HttpResponse:
     )
     urgent = list(
         Ticket.objects.filter(queue__provider=provider)
-        .open()
+        .in_work()
         .for_work_list()
         .most_urgent_first(now)[:URGENT_ON_HOME]
     )
@@ -127,7 +127,7 @@ def _filtered(
 ) -> TicketQuerySet:
     status = values.get("status", STATUS_OPEN)
     if status == STATUS_OPEN:
-        queryset = queryset.open()
+        queryset = queryset.in_work()
     elif status != STATUS_ALL:
         queryset = queryset.filter(status=status)
     for name, field in FILTER_FIELDS.items():
