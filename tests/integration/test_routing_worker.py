@@ -1,0 +1,118 @@
+"""Filing and routing end to end: the web form, Redis, and a real Celery worker process.
+
+The tests are transactional (the worker is another process and sees only committed
+rows); `serialized_rollback` puts back the migrated routing rules after each flush.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from tests.factories import TicketFactory
+from tests.integration.conftest import Worker, free_port, publishing_to, wait_until
+from tickets import services
+from tickets.models import Category, Ticket, TicketEvent
+from tickets.tasks import route_ticket
+from tickets.tests.filing_helpers import filing_data
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+ROUTE_TIMEOUT = 60
+CATEGORIES = [Category.HARDWARE, Category.NETWORK, Category.SOFTWARE, Category.TRANSACTION]
+
+
+def _logged_in(user) -> Client:  # noqa: ANN001
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _all_routed(ids: list[int]) -> bool:
+    return Ticket.objects.filter(pk__in=ids, status=Ticket.Status.QUEUED).count() == len(ids)
+
+
+def _assert_routed_once(ids: list[int], worker: Worker) -> None:
+    assert wait_until(lambda: _all_routed(ids), timeout=ROUTE_TIMEOUT), worker.log()[-4000:]
+    for ticket in Ticket.objects.filter(pk__in=ids):
+        assert ticket.queue_id is not None
+        assert ticket.events.filter(kind=TicketEvent.Kind.ROUTED).count() == 1, ticket
+
+
+def test_twenty_tickets_filed_through_the_web_form_are_all_routed(
+    world,
+    celery_worker: Worker,
+    publish: Callable,  # noqa: ARG001 - publishes to the test Redis
+) -> None:
+    client = _logged_in(world.alice)
+    for n in range(20):
+        category = CATEGORIES[n % len(CATEGORIES)]
+        response = client.post(
+            "/tickets/new/",
+            filing_data(world.device_a, category, description=f"Fault number {n}"),
+        )
+        assert response.status_code == 302, response.content[:500]
+    ids = list(Ticket.objects.values_list("pk", flat=True))
+    assert len(ids) == 20
+    _assert_routed_once(ids, celery_worker)
+    assert "route_ticket" in celery_worker.log()
+
+
+def test_the_same_task_delivered_twice_routes_once(
+    world,
+    celery_worker: Worker,
+    publish: Callable,  # noqa: ARG001
+) -> None:
+    ticket = TicketFactory(device=world.device_a, reporter=world.alice)
+    task_id = str(uuid.uuid4())
+    route_ticket.apply_async((ticket.pk,), task_id=task_id)
+    route_ticket.apply_async((ticket.pk,), task_id=task_id)
+    # The solo worker takes tasks in order: once this one is routed, both copies ran.
+    sentinel = TicketFactory(device=world.device_a, reporter=world.alice)
+    route_ticket.apply_async((sentinel.pk,))
+    _assert_routed_once([ticket.pk, sentinel.pk], celery_worker)
+    assert wait_until(
+        lambda: celery_worker.log().count(f"route_ticket[{task_id}] succeeded") == 2,
+        timeout=ROUTE_TIMEOUT,
+    ), celery_worker.log()[-4000:]
+    assert ticket.events.filter(kind=TicketEvent.Kind.ROUTED).count() == 1
+
+
+def test_filing_survives_a_dead_broker_and_the_sweeper_routes_it_later(
+    world,
+    settings,  # noqa: ANN001
+    redis_url: str,
+    celery_worker_factory: Callable[..., Worker],
+) -> None:
+    dead_broker = f"redis://127.0.0.1:{free_port()}/0"
+    client = _logged_in(world.alice)
+    with publishing_to(dead_broker):
+        started = time.monotonic()
+        response = client.post("/tickets/new/", filing_data(world.device_a))
+        elapsed = time.monotonic() - started
+        assert response.status_code == 302
+        page = client.get(response.url)
+    # The broker's connect timeouts keep a dead broker from holding the request up.
+    assert elapsed < 10, f"filing took {elapsed:.1f}s with the broker down"
+    assert page.status_code == 200
+    ticket = Ticket.objects.get()
+    assert ticket.status == Ticket.Status.NEW
+    assert ticket.queue is None
+    assert ticket.events.get().kind == TicketEvent.Kind.FILED
+
+    # The broker answers again: the beat sweeper re-enqueues, a worker routes it.
+    settings.ROUTING_GRACE_SECONDS = 0
+    worker = celery_worker_factory(redis_url)
+    with publishing_to(redis_url):
+        result = services.sweep_unrouted()
+    assert result["requeued"] == 1
+    _assert_routed_once([ticket.pk], worker)
+    ticket.refresh_from_db()
+    assert ticket.route_attempts == 1
