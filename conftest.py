@@ -70,3 +70,38 @@ def client_for(user: User) -> Client:
 def as_user():  # noqa: ANN201
     """`as_user(world.alice)` gives a logged-in test client."""
     return client_for
+
+
+# --- Data-migration rows survive transactional tests -----------------------------------
+# A transactional test (live_server, transaction=True) ends with a flush that deletes every
+# row, including those the data migrations created (default routing rules, the platform
+# triage queue, self-help checks). Tests after it in the run, and every test of the next
+# `--reuse-db` run, would then miss them. Re-create them, idempotently, at session start
+# and before each transactional test. Add each new data migration's function here.
+DATA_MIGRATIONS = ["tickets.migrations.0002_default_rules"]
+
+
+def seed_migration_data() -> None:
+    import importlib
+
+    from django.apps import apps
+
+    for module in DATA_MIGRATIONS:
+        importlib.import_module(module).forwards(apps, None)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # noqa: ANN001, ANN201
+    with django_db_blocker.unblock():
+        seed_migration_data()
+
+
+@pytest.fixture(autouse=True)
+def _migration_data_after_flush(request) -> None:  # noqa: ANN001
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        seed_migration_data()
