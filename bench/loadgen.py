@@ -57,6 +57,7 @@ class Client:
         self.conn: http.client.HTTPConnection | None = None
         self.username: str | None = None
         self.filed = 0  # W1: tickets this client filed (accepted POSTs)
+        self.filing_path: str | None = None  # W1: the filing form's URL after step 1
 
     def close(self) -> None:
         if self.conn is not None:
@@ -216,6 +217,9 @@ class _FormParser(HTMLParser):
                         existing.selected = value
             else:
                 form.fields[name] = Field(name, kind, a.get("value", ""), required="required" in a)
+        elif tag == "button" and name and a.get("type", "submit").lower() == "submit":
+            button = form.fields.setdefault(name, Field(name, "submit"))
+            button.options.append(a.get("value", ""))
         elif tag == "select" and name:
             self._select = form.fields[name] = Field(name, "select", required="required" in a)
         elif tag == "option" and self._select is not None:
@@ -239,7 +243,10 @@ class _FormParser(HTMLParser):
             value = self._option if self._option is not None else "".join(self._option_text)
             self._select.options.append(value.strip() if self._option is None else value)
             self._option = None
-        elif tag == "textarea":
+        elif tag == "textarea" and self._textarea is not None:
+            # As in a browser: the newline right after <textarea> is not content.
+            if self._textarea.value.startswith("\n"):
+                self._textarea.value = self._textarea.value[1:]
             self._textarea = None
 
 

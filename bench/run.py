@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -206,7 +206,9 @@ def prepare_data(args: argparse.Namespace, env: dict[str, str]):  # noqa: ANN201
 # --- query counts (in-process, against the bench database) -----------------------
 
 
-def measure_queries(username: str, path: str, show: bool = False) -> tuple[int, int, float]:
+def measure_queries(
+    username: str, path: str, show: bool = False, explain: int = 0
+) -> tuple[int, int, float]:
     """Status, SQL queries and SQL time of one warm request, run in this process."""
     from django.db import connection
     from django.test import Client as DjangoClient
@@ -225,7 +227,24 @@ def measure_queries(username: str, path: str, show: bool = False) -> tuple[int, 
     if show:
         for q in sorted(queries, key=lambda q: -float(q["time"]))[:5]:
             print(f"      {float(q['time']) * 1000:7.2f} ms  {q['sql'][:220]}")
+    if explain:
+        slowest = sorted(queries, key=lambda q: -float(q["time"]))[:explain]
+        for q in slowest:
+            print(explain_analyze(q["sql"]))
     return response.status_code, len(queries), sql_ms
+
+
+def explain_analyze(sql: str) -> str:
+    """The plan PostgreSQL ran for a captured query (a server-side cursor's SELECT too)."""
+    from django.db import connection
+
+    sql = re.sub(r"^DECLARE .*? CURSOR .*? FOR ", "", sql, flags=re.S)
+    if not sql.lstrip().upper().startswith("SELECT"):
+        return f"      (not a SELECT: {sql[:80]})"
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql)
+        plan = "\n".join("        " + row[0] for row in cursor.fetchall())
+    return f"      EXPLAIN ANALYZE {sql[:300]}\n{plan}"
 
 
 def profile_view(username: str, path: str, repeat: int = 200) -> str:
@@ -274,7 +293,13 @@ def fill_ticket_form(form: Form) -> dict:
     data = form.data()
     for f in form.fields.values():
         low = f.name.lower()
-        if f.kind in ("hidden", "submit", "button", "file"):
+        if f.kind == "submit":
+            # The button a merchant clicks: file the ticket, not "that fixed it".
+            chosen = [o for o in f.options if o not in ("fixed", "cancel")]
+            if chosen:
+                data[f.name] = chosen[0]
+            continue
+        if f.kind in ("hidden", "button", "file"):
             continue
         if f.kind in ("select", "radio"):
             options = [o for o in f.options if o != ""]
@@ -286,7 +311,7 @@ def fill_ticket_form(form: Form) -> dict:
         elif f.kind == "checkbox":
             if f.required and not f.checked_values and f.options:
                 data[f.name] = [f.options[0]]
-        elif not data.get(f.name):
+        elif not str(data.get(f.name, "")).strip():
             value = next((v for k, v in TEXT_VALUES.items() if k in low), None)
             if value is None:
                 value = "bench" if f.required else ""
@@ -301,29 +326,38 @@ def form_errors(html: str) -> str:
 
 
 def file_a_ticket(client: Client) -> None:
-    """W1's transaction: GET the filing form, POST it (following a multi-step form)."""
-    path = "/tickets/new/"
-    page = expect(client.get(path), 200, "GET /tickets/new/")
-    for _step in range(4):
-        forms = [f for f in parse_forms(page.text) if f.method.lower() == "post"]
-        forms = [f for f in forms if "csrfmiddlewaretoken" in f.fields and len(f.fields) > 2]
-        if not forms:
-            raise BenchError("no filing form on /tickets/new/")
-        form = forms[-1]
-        response = client.submit(path, form, fill_ticket_form(form))
-        if response.status in (302, 303):
-            location = response.header("Location") or ""
-            if "/accounts/login/" in location:
-                raise BenchError("POST sent us to the log-in page")
-            client.filed += 1
-            return
-        if response.status != 200:
-            raise BenchError(f"POST /tickets/new/ answered {response.status}")
-        if "invalid-feedback" in response.text or "alert-danger" in response.text:
-            raise BenchError(f"form refused: {form_errors(response.text)}")
-        page = response  # the next step of a multi-step form
-        path = urlsplit(form.action or path).path or path
-    raise BenchError("filing did not finish in 4 steps")
+    """W1's transaction: GET the filing form, POST it; 302 to the new ticket is success.
+
+    The filing page has a step 1 (terminal and kind of fault, a GET form); a client
+    answers it once and then, like a merchant who comes back with the same terminal,
+    opens the form with those answers in the URL. Each transaction is that GET + POST.
+    """
+    if client.filing_path is None:
+        page = expect(client.get("/tickets/new/"), 200, "GET /tickets/new/")
+        start = [f for f in parse_forms(page.text) if f.method.lower() == "get" and f.fields]
+        if start and "description" not in start[0].fields:
+            query = urlencode(fill_ticket_form(start[0]), doseq=True)
+            client.filing_path = f"/tickets/new/?{query}"
+        else:
+            client.filing_path = "/tickets/new/"
+    path = client.filing_path
+    page = expect(client.get(path), 200, f"GET {path}")
+    forms = [
+        f
+        for f in parse_forms(page.text)
+        if f.method.lower() == "post" and "csrfmiddlewaretoken" in f.fields and len(f.fields) > 2
+    ]
+    if not forms:
+        raise BenchError(f"no filing form on {path}")
+    response = client.submit(path, forms[-1], fill_ticket_form(forms[-1]))
+    if response.status in (302, 303):
+        if "/accounts/login/" in (response.header("Location") or ""):
+            raise BenchError("POST sent us to the log-in page")
+        client.filed += 1
+        return
+    if response.status == 200:
+        raise BenchError(f"form refused: {form_errors(response.text)}")
+    raise BenchError(f"POST {path} answered {response.status}")
 
 
 def getter(path: str) -> Callable[[Client], None]:
@@ -336,7 +370,7 @@ def getter(path: str) -> Callable[[Client], None]:
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace, port: int, meta) -> None:  # noqa: ANN001
+    def __init__(self, args: argparse.Namespace, port: int | None, meta) -> None:  # noqa: ANN001
         self.args, self.port, self.meta = args, port, meta
         self.sessions: dict[str, Client] = {}
         self.rows: list[Row] = []
@@ -406,6 +440,8 @@ class Bench:
         users = self.meta.w1_users[: self.args.clients]
         clients = self.logged_in(users)
         why = self.probe(clients[0], "/tickets/new/")
+        for client in clients:
+            client.filing_path = None
         if why:
             self.skip("W1 file a ticket", len(clients), why)
             return
@@ -429,7 +465,7 @@ class Bench:
         check = (
             f"{in_db} in DB for {filed} accepted POSTs, {routed} routed, {with_event} routed events"
         )
-        ok = in_db == filed and routed == in_db and with_event == in_db
+        ok = filed > 0 and in_db == filed and routed == in_db and with_event == in_db
         print(f"    verify: {check} -> {'ok' if ok else 'MISMATCH'}")
         self.rows.append(
             Row(
@@ -453,12 +489,22 @@ class Bench:
     def read_workload(
         self, workload: str, usernames: list[str], path: str, client_counts: tuple[int, ...]
     ) -> None:
+        if self.port is None:  # --queries-only: no server, just the SQL of one request
+            status, queries, sql_ms = measure_queries(
+                usernames[0], path, show=True, explain=self.args.explain
+            )
+            note = path if status == 200 else f"{path} answered {status}"
+            self.rows.append(Row(workload, "-", None, queries, sql_ms, note=note))
+            print(f"  {workload}: {queries} queries, {sql_ms:.1f} ms SQL ({note})")
+            return
         clients = self.logged_in(usernames[: max(client_counts)])
         why = self.probe(clients[0], path)
         if why:
             self.skip(workload, client_counts[0], why)
             return
-        _status, queries, sql_ms = measure_queries(usernames[0], path, show=self.args.verbose)
+        _status, queries, sql_ms = measure_queries(
+            usernames[0], path, show=self.args.verbose, explain=self.args.explain
+        )
         for n in client_counts:
             result = self.phase(f"{workload} ({n})", clients[:n], getter(path))
             self.rows.append(Row(workload, n, result, queries, sql_ms, note=path))
@@ -468,13 +514,29 @@ class Bench:
             CACHE.mkdir(exist_ok=True)
             (CACHE / f"profile-{workload.split()[0]}.txt").write_text(report)
 
+    def profile_only(self) -> None:
+        pages = {
+            "W2": (self.meta.busiest_provider_techs[0], self.w2_path()),
+            "W3": (self.meta.busiest_provider_techs[0], self.w3_path()),
+            "W4": (self.meta.big_merchant_user, "/tickets/"),
+        }
+        for workload in self.args.profile:
+            if workload in pages:
+                print(profile_view(*pages[workload], repeat=50))
+
+    def w2_path(self) -> str:
+        return f"/work/queues/{self.meta.busiest_queue_id}/"
+
+    def w3_path(self) -> str:
+        return f"/work/tickets/{self.meta.w3_reference}/"
+
     def w2(self) -> None:
         techs = self.meta.busiest_provider_techs
-        path = f"/work/queues/{self.meta.busiest_queue_id}/"
+        path = self.w2_path()
         self.read_workload("W2 queue page", techs, path, (1, 4))
 
     def w3(self) -> None:
-        path = f"/work/tickets/{self.meta.w3_reference}/"
+        path = self.w3_path()
         self.read_workload("W3 ticket page", self.meta.busiest_provider_techs, path, (1,))
 
     def w4(self) -> None:
@@ -571,6 +633,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile", default="", help="cProfile these workloads in-process, e.g. W2")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument("--seed-only", action="store_true", help="prepare the database and stop")
+    p.add_argument(
+        "--queries-only",
+        action="store_true",
+        help="no servers: count (and with --explain, explain) the queries of W2-W4 in-process",
+    )
+    p.add_argument(
+        "--explain", type=int, default=0, help="EXPLAIN ANALYZE the N slowest queries per page"
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="show the slowest SQL per page")
     p.add_argument(
         "--database-url",
@@ -668,6 +738,14 @@ def main(argv: list[str] | None = None) -> int:
         from django.core.management import call_command
 
         call_command("collectstatic", interactive=False, verbosity=0)
+        if args.queries_only:
+            bench = Bench(args, None, meta)
+            for workload in args.only:
+                if workload in ("W2", "W3", "W4"):
+                    getattr(bench, workload.lower())()
+            if args.profile:
+                bench.profile_only()
+            return 0
         from django.db import connection
 
         connection.close()  # the servers get their own connections
