@@ -11,7 +11,10 @@ import gettext
 import re
 from pathlib import Path
 
+import pytest
 from django.urls import reverse
+
+from tests.factories import queued_ticket
 
 CATALOGUE = Path(__file__).resolve().parent.parent.parent / "locale/zh_Hans/LC_MESSAGES"
 
@@ -37,6 +40,38 @@ def test_a_merchant_sees_the_navigation_in_chinese(world, as_user) -> None:
     assert "我的终端" in page
     assert "报修" in page
     assert "退出登录" in page
+
+
+@pytest.mark.parametrize(
+    ("who", "url_name", "needs"),
+    [
+        ("alice", "devices:list", None),
+        ("alice", "devices:new", None),
+        ("alice", "devices:import", None),
+        ("alice", "devices:detail", "device"),
+        ("alice", "tickets:list", None),
+        ("alice", "tickets:new", None),
+        ("alice", "tickets:detail", "ticket"),
+        ("xavier", "tickets:work", None),
+        ("xavier", "tickets:work_ticket", "ticket"),
+    ],
+)
+def test_every_main_page_renders_in_chinese(
+    world, as_user, who: str, url_name: str, needs: str | None
+) -> None:
+    # A translation whose placeholders differ from the original breaks the page
+    # only in that language: render each one in Chinese.
+    ticket = queued_ticket(world.device_a, reporter=world.alice)
+    kwargs = {
+        None: {},
+        "device": {"pk": world.device_a.pk},
+        "ticket": {"reference": ticket.reference},
+    }[needs]
+    response = as_user(getattr(world, who)).get(
+        reverse(url_name, kwargs=kwargs), headers={"accept-language": "zh-hans"}
+    )
+    assert response.status_code == 200
+    assert "退出登录" in response.content.decode()
 
 
 def po_translations(path: Path) -> dict[str, tuple[str, str | None]]:
