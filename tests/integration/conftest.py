@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib
 import os
 import signal
 import socket
@@ -130,6 +131,20 @@ def _purge(url: str) -> None:
     client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
     # Only the keys Celery's Redis transport uses for the default queue.
     client.delete("celery", "unacked", "unacked_index", "unacked_mutex")
+
+
+@pytest.fixture
+def default_routing_data(transactional_db: None) -> None:
+    """The routing rules, platform triage queue and checks of the data migration.
+
+    A transactional test's flush empties every table; the migration's own function
+    (idempotent) puts the defaults back. `serialized_rollback` is not used: it breaks
+    once any transactional test without it has flushed (content types get new ids).
+    """
+    from django.apps import apps
+
+    migration = importlib.import_module("tickets.migrations.0002_default_rules")
+    migration.forwards(apps, None)
 
 
 # The worker -------------------------------------------------------------------------------

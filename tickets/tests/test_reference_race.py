@@ -30,7 +30,7 @@ def test_reference_is_derived_from_the_primary_key(world) -> None:
     assert format_reference(1234567) == "PD-1234567"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_parallel_filings_get_distinct_references(world) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("the race needs a real concurrent database")
