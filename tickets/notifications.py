@@ -27,7 +27,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import translation
 
 from tickets.models import Queue, Ticket, TicketEvent
@@ -131,13 +131,8 @@ def absolute(path: str) -> str:
 
 
 def technician_url(ticket: Ticket) -> str:
-    """The ticket in the technician workspace (its home when it has no ticket page)."""
-    for name in ("tickets:work_ticket", "tickets:work_detail"):
-        try:
-            return absolute(reverse(name, args=[ticket.reference]))
-        except NoReverseMatch:
-            continue
-    return absolute(reverse("tickets:work"))
+    """The ticket in the technician workspace."""
+    return absolute(reverse("tickets:work_ticket", args=[ticket.reference]))
 
 
 def send_templated(template: str, recipients: list[User], context: dict) -> int:

@@ -48,6 +48,7 @@ def test_routed_mails_the_merchant_and_the_providers_technicians(world, run_on_c
     tech_mail = next(m for m in mail.outbox if m.to == [world.xavier.email])
     assert "arrived" in tech_mail.subject
     assert "Shop A" in tech_mail.body
+    assert f"http://127.0.0.1:8000/work/tickets/{ticket.reference}/" in tech_mail.body
 
 
 def test_links_use_the_site_url(world, run_on_commit, settings) -> None:  # noqa: ANN001
