@@ -28,7 +28,7 @@ urlpatterns = [
     # --- end of merchant pages ---
     # --- Technician workspace (tickets/views/work.py) ---
     path("work/", work.work_home, name="work"),
-    path("work/queues/<int:pk>/", work.work_queue, name="work_queue"),
+    path("work/queues/<int:pk>/", work.work_queue, name="queue"),
     path("work/tickets/<ref:reference>/", work.work_ticket, name="work_ticket"),
     path("work/tickets/<ref:reference>/claim/", work.work_claim, name="work_claim"),
     path("work/tickets/<ref:reference>/assign/", work.work_assign, name="work_assign"),

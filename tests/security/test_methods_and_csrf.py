@@ -24,6 +24,17 @@ POST_ONLY = {
     "tickets:confirm",
     "tickets:reopen",
     "tickets:rate",
+    # Technician actions on a ticket (tickets/views/work.py).
+    "tickets:work_claim",
+    "tickets:work_assign",
+    "tickets:work_reply",
+    "tickets:work_note",
+    "tickets:work_ask",
+    "tickets:work_quote",
+    "tickets:work_transfer",
+    "tickets:work_loaner_issue",
+    "tickets:work_loaner_return",
+    "tickets:work_resolve",
 }
 
 URLS = project_urls()

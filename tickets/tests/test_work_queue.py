@@ -23,7 +23,7 @@ def queue_of(world: World, kind: str = Queue.Kind.WARRANTY_REPAIR) -> Queue:
 
 
 def url(queue: Queue) -> str:
-    return reverse("tickets:work_queue", args=[queue.pk])
+    return reverse("tickets:queue", args=[queue.pk])
 
 
 def listed(response) -> list[Ticket]:  # noqa: ANN001
