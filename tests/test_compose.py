@@ -7,11 +7,13 @@ the production set-up pointing at nothing.
 
 from __future__ import annotations
 
+import http.server
 import importlib.util
 import os
 import re
 import shlex
 import socket
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -234,10 +236,53 @@ def test_the_web_health_check_asks_for_an_allowed_host(
     assert load_healthcheck().probe_host() == expected
 
 
-def test_the_web_health_check_passes_against_a_running_server(live_server, monkeypatch) -> None:
-    monkeypatch.setenv("ALLOWED_HOSTS", "localhost")
-    monkeypatch.setenv("PORT", str(live_server.thread.port))
+class FakeWeb(http.server.BaseHTTPRequestHandler):
+    """Answers like production gunicorn: plain HTTP or an unknown host is not a 200."""
+
+    seen: list[dict[str, str]] = []
+
+    def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+        FakeWeb.seen.append({"path": self.path, **dict(self.headers)})
+        if self.headers.get("X-Forwarded-Proto") != "https":
+            status = 301
+        elif self.headers.get("Host") != "posdesk.example.com":
+            status = 400
+        else:
+            status = 200 if self.path == "/accounts/login/" else 404
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_web():  # noqa: ANN201 (a server object)
+    FakeWeb.seen = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeWeb)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_web_health_check_passes_when_the_login_page_answers(fake_web, monkeypatch) -> None:
+    # Production settings redirect plain HTTP and refuse unknown hosts: the probe
+    # must look like a request that came through the TLS proxy for an allowed host.
+    monkeypatch.setenv("ALLOWED_HOSTS", "posdesk.example.com")
+    monkeypatch.setenv("PORT", str(fake_web.server_address[1]))
     assert load_healthcheck().main() == 0
+    assert FakeWeb.seen[-1]["path"] == "/accounts/login/"
+
+
+def test_the_web_health_check_fails_when_the_login_page_does_not_answer_200(
+    fake_web, monkeypatch
+) -> None:
+    monkeypatch.setenv("ALLOWED_HOSTS", "other.example.com")
+    monkeypatch.setenv("PORT", str(fake_web.server_address[1]))
+    assert load_healthcheck().main() == 1
 
 
 def test_the_web_health_check_fails_when_nothing_listens(monkeypatch) -> None:
