@@ -34,6 +34,11 @@ def test_step_one_preselects_the_device_from_the_query(world, as_user) -> None:
     assert f'<option value="{other.pk}" selected>' in response.text
 
 
+def test_a_single_terminal_is_preselected(world, as_user) -> None:
+    response = as_user(world.alice).get(URL)
+    assert f'<option value="{world.device_a.pk}" selected>' in response.text
+
+
 def test_step_one_does_not_preselect_another_merchants_device(world, as_user) -> None:
     response = as_user(world.alice).get(URL, {"device": world.device_b.pk})
     assert response.status_code == 200

@@ -99,10 +99,11 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
         return _file(request, merchant)
     # Step 1 (terminal and kind) is a GET form, so the steps work without JavaScript.
     submitted = "category" in request.GET
-    start = StartForm(
-        merchant,
-        request.GET if submitted else None,
-        initial={"device": request.GET.get("device")},
+    start = StartForm(merchant, request.GET if submitted else None)
+    devices = start.fields["device"].queryset
+    # ?device=<id> from a terminal's page; a shop with one terminal has nothing to choose.
+    start.initial["device"] = request.GET.get("device") or (
+        devices.get().pk if devices.count() == 1 else None
     )
     if submitted and start.is_valid():
         device = start.cleaned_data["device"]
@@ -121,7 +122,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tickets/new_start.html",
-        {"start": start, "has_devices": start.fields["device"].queryset.exists()},
+        {"start": start, "has_devices": devices.exists()},
     )
 
 
@@ -179,7 +180,7 @@ def _file(request: HttpRequest, merchant: Merchant) -> HttpResponse:
         if created:
             messages.success(
                 request,
-                _("Ticket %(reference)s is filed. We are finding who will fix it.")
+                _("Ticket %(reference)s is filed. Its page shows who handles it.")
                 % {"reference": ticket.reference},
             )
         else:
