@@ -180,3 +180,19 @@ def test_a_provider_without_technicians_gets_no_mail(world, run_on_commit) -> No
     with run_on_commit():
         routing.route(ticket.pk)
     assert _recipients() == {world.alice.email}
+
+
+def test_a_ticket_that_failed_to_route_mails_the_admins(world, run_on_commit, settings) -> None:  # noqa: ANN001
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tickets import services
+
+    settings.ROUTING_MAX_ATTEMPTS = 0
+    TicketFactory(device=world.device_a, created_at=timezone.now() - timedelta(hours=1))
+    with run_on_commit():
+        services.sweep_unrouted()
+    assert _recipients() == {world.admin.email}
+    assert "needs an admin" in mail.outbox[0].subject
+    assert "/admin/tickets/ticket/" in mail.outbox[0].body
