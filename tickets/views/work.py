@@ -168,7 +168,7 @@ def work_queue(request: HttpRequest, pk: int) -> HttpResponse:
     ).order_by(*SORTS[str(values.get("sort", "due"))])
     # No COUNT over the queue: one row more than a page says whether there is a next.
     start = (page - 1) * PAGE_SIZE
-    found = list(tickets[start : start + PAGE_SIZE + 1])
+    found = tickets.page_rows(start, PAGE_SIZE + 1)
     return render(
         request,
         "tickets/work/queue.html",
