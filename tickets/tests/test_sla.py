@@ -192,3 +192,18 @@ def test_the_clock_says_time_left_overdue_or_paused(world: World, now) -> None: 
     assert (paused.overdue, paused.paused, paused.text) == (False, True, "paused")
     ticket.status = S.RESOLVED
     assert sla.clock(ticket, now).text == ""
+
+
+def test_a_breach_mails_the_providers_technicians_only(
+    world: World,
+    now,  # noqa: ANN001
+    django_capture_on_commit_callbacks,  # noqa: ANN001
+    mailoutbox,  # noqa: ANN001
+) -> None:
+    ticket_of(
+        world, now=now, status=S.IN_PROGRESS, assigned_to=world.xavier, first_responded_at=now
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sla.mark_breaches(now + timedelta(days=30)) == 1
+    recipients = {address for mail in mailoutbox for address in mail.to}
+    assert recipients == {world.xavier.email, world.xena.email}

@@ -273,3 +273,16 @@ def test_an_action_the_state_forbids_is_a_message_not_an_error(
         assert response.status_code == 302, name
         assert said(response), name
     assert fresh(closed).status == S.CLOSED
+
+
+def test_a_bad_form_for_an_action_not_possible_now_says_why(world: World, as_user) -> None:  # noqa: ANN001
+    closed = queued_ticket(world.device_a, status=S.CLOSED)
+    response = as_user(world.xavier).post(action_url("work_reply", closed), {"reply-body": ""})
+    assert response.status_code == 302
+    assert said(response) == ["“Reply” is not possible while the ticket is closed."]
+
+
+def test_a_crafted_quote_form_on_a_free_repair_says_why(world: World, as_user, ticket) -> None:  # noqa: ANN001
+    response = as_user(world.xavier).post(action_url("work_quote", ticket), {"quote-amount": "0"})
+    assert response.status_code == 302
+    assert said(response) == ["That is not possible on this ticket now."]

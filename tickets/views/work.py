@@ -267,9 +267,17 @@ def _act(
     done: str,
 ) -> HttpResponse:
     if form is not None and not form.is_valid():
-        # Shown again in place, next to the fields, with everything typed.
-        messages.error(request, _("Check the form below: nothing was done yet."))
-        return _render_ticket(request, ticket, {name: form})
+        if name in workflow.allowed_actions(ticket, workflow.TECHNICIAN):
+            # Shown again in place, next to the fields, with everything typed.
+            messages.error(request, _("Check the form below: nothing was done yet."))
+            return _render_ticket(request, ticket, {name: form})
+        # Not offered now (a stale page, a crafted POST): say why, not "fix the form".
+        try:
+            workflow.check(ticket, name, workflow.TECHNICIAN)
+            messages.error(request, _("That is not possible on this ticket now."))
+        except workflow.NotAllowed as refused:
+            messages.error(request, str(refused))
+        return redirect("tickets:work_ticket", ticket.reference)
     try:
         run(form.cleaned_data if form is not None else {})
     except workflow.NotAllowed as refused:
