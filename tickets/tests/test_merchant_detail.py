@@ -139,3 +139,10 @@ def test_pending_quote_is_found_by_status(world) -> None:
     ticket = queued_ticket(world.device_a, kind="paid_repair", billable=True)
     workflow.send_quote(ticket, world.xavier, Decimal("10"), "Part")
     assert Quote.objects.filter(ticket=ticket, status=Quote.Status.PENDING).count() == 1
+
+
+def test_the_checks_already_tried_are_shown_in_words(world, as_user) -> None:
+    ticket = queued_ticket(world.device_a, checks_tried=["paper", "restart"])
+    response = as_user(world.alice).get(ticket.get_absolute_url())
+    assert "Paper roll loaded the right way round" in response.text
+    assert "Restarted the terminal" in response.text
