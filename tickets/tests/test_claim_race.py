@@ -59,9 +59,7 @@ def slow_claims(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(workflow, "_record", slow_record)
 
 
-# serialized_rollback: like the other transactional tests that run after this one, so no
-# flush between them re-creates content types under new ids (a duplicate-key error).
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("slow_claims")
 def test_two_claims_at_once_make_one_winner(world: World) -> None:
     ticket = queued_ticket(world.device_a)
@@ -82,7 +80,7 @@ def test_two_claims_at_once_make_one_winner(world: World) -> None:
     assert ticket.events.filter(kind=TicketEvent.Kind.CLAIMED).count() == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("slow_claims")
 def test_two_claim_buttons_pressed_at_once_tell_the_loser_who_won(world: World) -> None:
     ticket = queued_ticket(world.device_a)
