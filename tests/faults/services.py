@@ -331,3 +331,86 @@ class WebServer:
     def stop(self) -> None:
         if self.proc is not None:
             stop_process(self.proc)
+
+
+class CeleryProcess:
+    """`celery worker` or `celery beat` of tests/faults/worker_app on a given broker,
+    against the test database; stopped by its PID (and the group it leads)."""
+
+    def __init__(
+        self,
+        kind: str,
+        *,
+        broker_url: str,
+        database_url: str,
+        logdir: Path,
+        env: dict[str, str] | None = None,
+        pool: str = "solo",
+    ) -> None:
+        self.kind = kind
+        self.logfile = logdir / f"{kind}-{free_port()}.log"
+        self.env = django_env(
+            DJANGO_SETTINGS_MODULE="tests.faults.settings",
+            CELERY_BROKER_URL=broker_url,
+            DATABASE_URL=database_url,
+            DB_CONN_MAX_AGE="0",
+            PYTHONUNBUFFERED="1",
+            **(env or {}),
+        )
+        if kind == "worker":
+            self.args = [
+                "worker",
+                f"--pool={pool}",
+                "--concurrency=1",
+                "-Q",
+                "celery",
+                "-n",
+                f"faults-{self.logfile.stem}@%h",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+            ]
+        else:
+            self.args = ["beat", "-s", str(logdir / f"beat-schedule-{self.logfile.stem}")]
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self, *, ready: str | None = None, timeout: float = 60) -> None:
+        log = open(self.logfile, "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(  # noqa: S603 - our own argv
+            [PYTHON, "-m", "celery", "-A", "tests.faults.worker_app", *self.args, "-l", "INFO"],
+            cwd=PROJECT_DIR,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        log.close()
+        marker = ready or (" ready." if self.kind == "worker" else "beat: Starting")
+        if not wait_until(lambda: marker in self.log() or not self.alive(), timeout=timeout):
+            self.stop()
+            raise RuntimeError(f"celery {self.kind} did not start:\n{self.log()[-4000:]}")
+        if not self.alive():
+            raise RuntimeError(f"celery {self.kind} exited:\n{self.log()[-4000:]}")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self) -> str:
+        return self.logfile.read_text(errors="replace") if self.logfile.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: no warm shutdown, no chance to acknowledge or requeue anything."""
+        assert self.proc is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, timeout=15)

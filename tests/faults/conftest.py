@@ -1,0 +1,46 @@
+"""Fixtures for fault injection: a private Redis, and Celery processes stopped after each test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.faults.services import CeleryProcess, PrivateRedis
+from tests.integration.conftest import database_url_for_tests
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    try:
+        yield redis
+    finally:
+        redis.stop()
+
+
+@pytest.fixture
+def celery_process(tmp_path: Path) -> Iterator[Callable[..., CeleryProcess]]:
+    """`celery_process("worker", broker_url=..., env={...})` starts one; all stop at teardown."""
+    started: list[CeleryProcess] = []
+
+    def start(
+        kind: str, *, broker_url: str, env: dict[str, str] | None = None, pool: str = "solo"
+    ) -> CeleryProcess:
+        process = CeleryProcess(
+            kind,
+            broker_url=broker_url,
+            database_url=database_url_for_tests(),
+            logdir=tmp_path,
+            env=env,
+            pool=pool,
+        )
+        started.append(process)
+        process.start()
+        return process
+
+    yield start
+    for process in reversed(started):
+        process.stop()
