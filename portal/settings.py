@@ -191,6 +191,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600,
     "max_retries": 1,
+    # Retry the publish at once: with the broker down, filing must not wait seconds.
+    "interval_start": 0,
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
 }

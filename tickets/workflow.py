@@ -540,6 +540,10 @@ def cancel(ticket: Ticket, user: User, reason: str) -> Ticket:
         now = timezone.now()
         t.cancel_reason = reason.strip()[:200]
         t.closed_at = now
+        # A withdrawn ticket answers its pending quote too: no price stays open forever.
+        t.quotes.filter(status=Quote.Status.PENDING).update(
+            status=Quote.Status.DECLINED, decided_by=user, decided_at=now
+        )
         _move(t, action, now)
         t.save()
         _record(t, TicketEvent.Kind.CANCELLED, user, t.cancel_reason)
