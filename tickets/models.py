@@ -504,6 +504,18 @@ class Ticket(models.Model):
     def symptom_label(self) -> str:
         return symptom_label(self.category, self.symptom)
 
+    def checks_tried_texts(self) -> list[str]:
+        """The first-line checks the merchant ticked, in the words they were shown."""
+        if not self.checks_tried:
+            return []
+        texts = dict(
+            SelfHelpCheck.objects.filter(
+                category=self.category, code__in=self.checks_tried
+            ).values_list("code", "text")
+        )
+        # A check deleted in the admin since filing still shows, by its code.
+        return [texts.get(code, code) for code in self.checks_tried]
+
     @property
     def is_open(self) -> bool:
         return self.status in TicketQuerySet.OPEN_STATUSES

@@ -197,3 +197,11 @@ def test_an_unrouted_ticket_is_404(world: World, as_user) -> None:  # noqa: ANN0
 
     ticket = TicketFactory(device=world.device_a)
     assert as_user(world.xavier).get(page_url(ticket)).status_code == 404
+
+
+def test_it_names_the_checks_the_merchant_tried_in_words(world: World, as_user) -> None:  # noqa: ANN001
+    ticket = queued_ticket(world.device_a, checks_tried=["restart", "paper"])
+
+    text = as_user(world.xavier).get(page_url(ticket)).content.decode()
+
+    assert "Restarted the terminal; Paper roll loaded the right way round" in text

@@ -38,7 +38,7 @@ from tickets.forms import (
     TicketForm,
     new_submission_token,
 )
-from tickets.models import Attachment, Category, Quote, SelfHelpCheck, Ticket
+from tickets.models import Attachment, Category, Quote, Ticket
 from tickets.uploads import MAX_FILES
 
 if TYPE_CHECKING:
@@ -227,14 +227,9 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
     pending_quote = ticket.quotes.filter(status=Quote.Status.PENDING).first()
     if pending_quote is None:
         actions -= {"quote_accept", "quote_decline"}
-    checks_tried = list(
-        SelfHelpCheck.objects.filter(
-            category=ticket.category, code__in=ticket.checks_tried
-        ).values_list("text", flat=True)
-    )
     return {
         "ticket": ticket,
-        "checks_tried": checks_tried,
+        "checks_tried": ticket.checks_tried_texts(),
         "events": events,
         "filing_attachments": filing_attachments,
         "actions": actions,

@@ -234,6 +234,7 @@ def _render_ticket(
         "tickets/work/ticket.html",
         {
             "ticket": ticket,
+            "checks_tried": ticket.checks_tried_texts(),
             "device": ticket.device,
             "merchant": ticket.merchant,
             "warranty_now": ticket.device.warranty_status(),
