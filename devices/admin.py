@@ -9,7 +9,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from devices.forms import DUPLICATE_SERIAL, check_proof_upload, serial_taken
-from devices.importer import ACQUIRER_KINDS
 from devices.models import Brand, Device, DeviceModel, Membership, Merchant, Provider
 from devices.warranty import WarrantyStatus
 
@@ -144,7 +143,7 @@ class DeviceAdminForm(forms.ModelForm):
         ):
             self.add_error("serial_number", DUPLICATE_SERIAL)
         acquirer = cleaned.get("acquirer")
-        if acquirer is not None and acquirer.kind not in ACQUIRER_KINDS:
+        if acquirer is not None and acquirer.kind not in Provider.ACQUIRER_KINDS:
             self.add_error("acquirer", _("The acquirer must be a bank or a payment institution."))
         return cleaned
 

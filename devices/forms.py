@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from devices import importer
-from devices.importer import ACQUIRER_KINDS
 from devices.models import Device, DeviceModel, Provider, normalise_serial
 
 # Proof of purchase: what a receipt or an invoice is, recognised by its first bytes.
@@ -58,7 +57,7 @@ def provider_choices(current_id: int | None, *, acquirers_only: bool = False) ->
     """Active providers, plus the one already chosen so editing never drops it silently."""
     active = Q(active=True)
     if acquirers_only:
-        active &= Q(kind__in=ACQUIRER_KINDS)
+        active &= Q(kind__in=Provider.ACQUIRER_KINDS)
     if current_id is not None:
         active |= Q(pk=current_id)
     return Provider.objects.filter(active).order_by("name")

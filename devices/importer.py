@@ -30,7 +30,6 @@ MAX_BYTES = 1024 * 1024
 MAX_ROWS = 2000
 
 # Only a bank or a licensed payment institution acquires a terminal's payments.
-ACQUIRER_KINDS = (Provider.Kind.BANK, Provider.Kind.PAYMENT_INSTITUTION)
 
 COLUMNS = ("brand", "model", "serial", "purchase_date", "provider", "acquirer", "location")
 
@@ -275,7 +274,7 @@ def _check_row(
         acquirer = providers.get(v["acquirer"].lower())
         if acquirer is None or not acquirer.active:
             row.errors.append(_("Unknown acquirer “%(name)s”.") % {"name": v["acquirer"]})
-        elif acquirer.kind not in ACQUIRER_KINDS:
+        elif acquirer.kind not in Provider.ACQUIRER_KINDS:
             row.errors.append(
                 _("%(name)s is not a bank or a payment institution, so it cannot be the acquirer.")
                 % {"name": acquirer.name}

@@ -22,6 +22,9 @@ class Provider(models.Model):
         THIRD_PARTY = "third_party", _("Third-party service provider")
         MANUFACTURER = "manufacturer", _("Manufacturer")
 
+    # Only these acquire card payments, and so handle payment disputes.
+    ACQUIRER_KINDS = (Kind.BANK, Kind.PAYMENT_INSTITUTION)
+
     name = models.CharField(_("name"), max_length=120)
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     hotline = models.CharField(_("hotline"), max_length=40, blank=True)

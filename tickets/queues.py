@@ -5,9 +5,6 @@ from django.utils.translation import gettext as _
 from devices.models import Provider
 from tickets.models import Queue
 
-# Which queues a provider gets on creation; only acquirers handle payment disputes.
-ACQUIRER_KINDS = {Provider.Kind.BANK, Provider.Kind.PAYMENT_INSTITUTION}
-
 # Per-kind SLA defaults in minutes: (first response P1, P2, P3, resolution P1, P2, P3).
 DEFAULT_SLA: dict[str, tuple[int, int, int, int, int, int]] = {
     Queue.Kind.REMOTE_SUPPORT: (30, 120, 240, 4 * 60, 12 * 60, 48 * 60),
@@ -26,7 +23,7 @@ def ensure_default_queues(provider: Provider) -> list[Queue]:
         Queue.Kind.REMOTE_SUPPORT,
         Queue.Kind.TRIAGE,
     ]
-    if provider.kind in ACQUIRER_KINDS:
+    if provider.kind in Provider.ACQUIRER_KINDS:
         kinds.append(Queue.Kind.TRANSACTION_SUPPORT)
     queues = []
     for kind in kinds:
