@@ -282,6 +282,7 @@ class PhaseResult:
     seconds: float
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
+    total: int = 0  # transactions that succeeded, warm-up included (for CPU per transaction)
     error_samples: list[str] = field(default_factory=list)
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -335,6 +336,9 @@ def run_phase(
                 error = f"{type(exc).__name__}: {exc}"[:300]
                 client.close()
             t1 = time.monotonic()
+            if error is None:
+                with lock:
+                    result.total += 1
             if t0 < measure_from:
                 continue
             with lock:

@@ -138,6 +138,74 @@ class Processes:
         self.started.clear()
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (those gone meanwhile count as 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
+
+
+def group_pids(pgid: int) -> list[int]:
+    """Every process of the process group a started command leads (master and workers)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            pids.append(int(entry.name))
+    return pids
+
+
+def database_pids() -> list[int]:
+    """The PostgreSQL backends serving the bench database (gunicorn's and the worker's)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+class CpuMeter:
+    """CPU seconds spent by gunicorn, the Celery worker and PostgreSQL between two reads."""
+
+    def __init__(self, procs: Processes) -> None:
+        self.procs = procs
+
+    def read(self) -> dict[str, float]:
+        out = {}
+        for name, proc in self.procs.started:
+            out[name.split()[0]] = cpu_seconds(group_pids(proc.pid))
+        out["postgres"] = cpu_seconds(database_pids())
+        return out
+
+    @staticmethod
+    def per_tx(before: dict[str, float], after: dict[str, float], count: int) -> str:
+        if count <= 0:
+            return ""
+        parts = [
+            f"{name} {(after[name] - before.get(name, 0.0)) * 1000 / count:.1f}"
+            for name in ("gunicorn", "celery", "postgres")
+            if name in after
+        ]
+        return "CPU ms per transaction: " + ", ".join(parts)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((LOOPBACK, 0))
@@ -370,8 +438,14 @@ def getter(path: str) -> Callable[[Client], None]:
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace, port: int | None, meta) -> None:  # noqa: ANN001
-        self.args, self.port, self.meta = args, port, meta
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        port: int | None,
+        meta,  # noqa: ANN001
+        cpu: CpuMeter | None = None,
+    ) -> None:
+        self.args, self.port, self.meta, self.cpu = args, port, meta, cpu
         self.sessions: dict[str, Client] = {}
         self.rows: list[Row] = []
 
@@ -414,7 +488,12 @@ class Bench:
     ) -> PhaseResult:
         duration = kw.pop("duration", self.args.duration)
         print(f"  {label}: {len(clients)} client(s), {duration:g} s ...", flush=True)
+        before = self.cpu.read() if self.cpu else {}
         result = run_phase(label, clients, action, duration=duration, **kw)
+        if self.cpu:
+            result.extra["cpu_before"] = before
+            result.extra["cpu"] = CpuMeter.per_tx(before, self.cpu.read(), result.total)
+            print(f"    {result.extra['cpu']}")
         print(
             f"    {result.count} ok, {result.errors} errors, {result.rate:.1f}/s, "
             f"p50 {result.pct(50):.1f} ms, p99 {result.pct(99):.1f} ms"
@@ -467,6 +546,18 @@ class Bench:
         )
         ok = filed > 0 and in_db == filed and routed == in_db and with_event == in_db
         print(f"    verify: {check} -> {'ok' if ok else 'MISMATCH'}")
+        if self.cpu:
+            # The worker goes on after the clients stop (routing, then e-mails): count its
+            # CPU until it has been idle for two seconds.
+            last, idle_since, deadline = self.cpu.read(), time.monotonic(), time.monotonic() + 90
+            while time.monotonic() < deadline and time.monotonic() - idle_since < 2:
+                time.sleep(0.5)
+                now = self.cpu.read()
+                if now.get("celery", 0) - last.get("celery", 0) > 0.02:
+                    idle_since = time.monotonic()
+                last = now
+            result.extra["cpu"] = CpuMeter.per_tx(result.extra["cpu_before"], last, filed)
+            print(f"    {result.extra['cpu']} (worker drained)")
         self.rows.append(
             Row(
                 "W1 file a ticket",
@@ -798,12 +889,12 @@ def main(argv: list[str] | None = None) -> int:
         wait_http(port, gunicorn)
         wait_celery(celery)
         print(f"Serving on http://{LOOPBACK}:{port}/ ({args.workers} gthread workers)")
-        bench = Bench(args, port, meta)
+        bench = Bench(args, port, meta, CpuMeter(procs))
         for workload in args.only:
             try:
                 getattr(bench, workload.lower())()
-            except BenchError as exc:
-                bench.skip(workload, "-", str(exc))
+            except Exception as exc:  # noqa: BLE001 - one broken page must not stop the run
+                bench.skip(workload, "-", f"{type(exc).__name__}: {exc}"[:200])
         output = table(bench.rows)
         print()
         print(f"PosDesk bench, {meta.tickets:,} tickets, started {started}")
@@ -817,6 +908,8 @@ def main(argv: list[str] | None = None) -> int:
         for row in bench.rows:
             if row.note and not row.note.startswith("skipped"):
                 print(f"  {row.workload} ({row.clients}): {row.note}")
+            if row.result is not None and row.result.extra.get("cpu"):
+                print(f"  {row.workload} ({row.clients}): {row.result.extra['cpu']}")
         if args.json:
             args.json.write_text(
                 json.dumps(
@@ -835,6 +928,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "p99": r.result.pct(99) if r.result else r.p99,
                                 "queries": r.queries,
                                 "note": r.note,
+                                "cpu": r.result.extra.get("cpu") if r.result else None,
                             }
                             for r in bench.rows
                         ],
