@@ -6,10 +6,13 @@ services merchant B's. Every view test has an outsider from the other side.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
 from devices.models import Device, Merchant, Provider
 from portal.models import User
@@ -105,3 +108,12 @@ def _migration_data_after_flush(request) -> None:  # noqa: ANN001
     if transactional:
         request.getfixturevalue("transactional_db")
         seed_migration_data()
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the default language: a request with Accept-Language: zh-hans
+    leaves Chinese active in the thread, and the next test would read Chinese texts."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

@@ -45,3 +45,24 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+CONSOLE_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+
+def mailers_from_env(*, smtp_by_default: bool) -> dict[str, dict]:
+    """Django's MAILERS from EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ... variables."""
+    backend = env_str("EMAIL_BACKEND", SMTP_BACKEND if smtp_by_default else CONSOLE_BACKEND)
+    default: dict[str, object] = {"BACKEND": backend}
+    if backend == SMTP_BACKEND:
+        default["OPTIONS"] = {
+            "host": env_str("EMAIL_HOST", "") or "localhost",
+            "port": env_int("EMAIL_PORT", 25),
+            "username": env_str("EMAIL_HOST_USER", ""),
+            "password": env_str("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": env_bool("EMAIL_USE_TLS", False),
+            # A slow mail server must not hold a Celery worker for long.
+            "timeout": env_int("EMAIL_TIMEOUT", 10),
+        }
+    return {"default": default}

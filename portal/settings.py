@@ -14,7 +14,7 @@ import dj_database_url
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_int, env_list, env_str
+from portal.env import env_bool, env_int, env_list, env_str, mailers_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -153,18 +153,8 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
-# E-mail: printed to the console unless an SMTP host is configured.
-EMAIL_BACKEND = env_str(
-    "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend"
-    if env_str("EMAIL_HOST", "")
-    else "django.core.mail.backends.console.EmailBackend",
-)
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25)
-EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# E-mail (Django 6.1 mailers): printed to the console unless an SMTP host is configured.
+MAILERS = mailers_from_env(smtp_by_default=bool(env_str("EMAIL_HOST", "")))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "PosDesk <noreply@posdesk.local>")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 

@@ -12,7 +12,7 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_int
+from portal.env import env_bool, env_int, mailers_from_env
 from portal.settings import *  # noqa: F403
 
 DEBUG = env_bool("DEBUG", False)
@@ -40,6 +40,9 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# Production mails through SMTP (EMAIL_HOST, default localhost), never to a console.
+MAILERS = mailers_from_env(smtp_by_default=True)
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

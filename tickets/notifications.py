@@ -23,7 +23,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
@@ -149,7 +149,7 @@ def send_templated(template: str, recipients: list[User], context: dict) -> int:
         messages.append(message)
     if not messages:
         return 0
-    return get_connection().send_messages(messages) or 0
+    return mailers.default.send_messages(messages) or 0
 
 
 def send_event_emails(event_id: int) -> int:

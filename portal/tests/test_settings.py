@@ -46,6 +46,8 @@ print(json.dumps({
     "CSRF_COOKIE_SECURE": settings.CSRF_COOKIE_SECURE,
     "SECURE_SSL_REDIRECT": settings.SECURE_SSL_REDIRECT,
     "SECURE_HSTS_SECONDS": settings.SECURE_HSTS_SECONDS,
+    "MAILER_BACKEND": settings.MAILERS["default"]["BACKEND"],
+    "MAILER_OPTIONS": settings.MAILERS["default"].get("OPTIONS", {}),
 }))
 """
 
@@ -239,7 +241,8 @@ def test_the_env_example_secret_key_is_refused_in_production() -> None:
 
 def variables_read_by_settings() -> set[str]:
     names: set[str] = set()
-    for path in (ROOT / "portal").glob("settings*.py"):
+    # The settings modules and the helper that builds MAILERS from EMAIL_* variables.
+    for path in [*(ROOT / "portal").glob("settings*.py"), ROOT / "portal" / "env.py"]:
         text = path.read_text()
         names |= set(re.findall(r"env_(?:str|bool|int|list)\(\s*\"([A-Z0-9_]+)\"", text))
         names |= set(re.findall(r"os\.environ\.get\(\s*\"([A-Z0-9_]+)\"", text))
@@ -251,3 +254,20 @@ def test_the_readme_documents_every_environment_variable() -> None:
     documented = set(re.findall(r"^\|\s*`([A-Z0-9_]+)`", readme, re.MULTILINE))
     missing = variables_read_by_settings() - documented
     assert not missing, f"README.md does not document: {sorted(missing)}"
+
+
+def test_production_mails_through_smtp_even_without_a_host_set() -> None:
+    env = production_env()
+    env.pop("EMAIL_HOST", None)
+    values = settings_under("portal.settings_production", **env)
+    assert values["MAILER_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+
+
+def test_smtp_settings_come_from_the_environment() -> None:
+    values = settings_under(
+        "portal.settings", EMAIL_HOST="smtp.example.cn", EMAIL_PORT="587", EMAIL_USE_TLS="true"
+    )
+    assert values["MAILER_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert values["MAILER_OPTIONS"]["host"] == "smtp.example.cn"
+    assert values["MAILER_OPTIONS"]["port"] == 587
+    assert values["MAILER_OPTIONS"]["use_tls"] is True
