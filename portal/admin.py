@@ -8,6 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from devices.models import Membership
 from portal.models import User
 
+admin.site.site_header = _("PosDesk administration")
+admin.site.site_title = _("PosDesk admin")
+admin.site.index_title = _("Providers, queues, routing rules and tickets")
+
 
 class UserMembershipInline(admin.StackedInline):
     model = Membership
