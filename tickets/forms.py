@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
+from django.forms.models import ModelChoiceIterator, ModelChoiceIteratorValue
 from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import format_html
@@ -105,12 +107,31 @@ class FastSelect(forms.Select):
         return mark_safe("\n".join(parts))  # noqa: S308 - every part is escaped above
 
 
+def device_label(brand: str, model: str, serial: str, location: str) -> str:
+    where = f" · {location}" if location else ""
+    return f"{brand} {model} · {serial}{where}"
+
+
+class DeviceChoices(ModelChoiceIterator):
+    """The choices from five columns instead of three model instances per terminal:
+    same labels, a third of the time for a chain with hundreds of terminals (bench W4)."""
+
+    def __iter__(self) -> Iterator[tuple[Any, str]]:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        rows = self.queryset.values_list(
+            "pk", "model__brand__name", "model__name", "serial_number", "location"
+        )
+        for pk, *label in rows:
+            yield (ModelChoiceIteratorValue(pk, None), device_label(*label))
+
+
 class DeviceField(forms.ModelChoiceField):
     widget = FastSelect
+    iterator = DeviceChoices
 
     def label_from_instance(self, obj: Device) -> str:
-        where = f" · {obj.location}" if obj.location else ""
-        return f"{obj.model} · {obj.serial_number}{where}"
+        return device_label(obj.model.brand.name, obj.model.name, obj.serial_number, obj.location)
 
 
 def device_field(merchant: Merchant) -> DeviceField:

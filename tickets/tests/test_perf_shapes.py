@@ -69,3 +69,14 @@ def test_page_rows_reads_a_page_in_two_queries_whatever_the_queue_size(
         page = tickets.page_rows(0, 26)
     with django_assert_num_queries(0):
         [(t.device.model.brand.name, t.merchant.name, t.queue.name) for t in page]
+
+
+@pytest.mark.django_db
+def test_device_choices_label_each_terminal_as_label_from_instance(world) -> None:
+    DeviceFactory(merchant=world.merchant_a, location="")
+    field = TicketFilterForm(world.merchant_a).fields["device"]
+    labels = {str(value): label for value, label in field.choices if value != ""}
+    assert labels == {
+        str(device.pk): field.label_from_instance(device) for device in field.queryset
+    }
+    assert len(labels) == 2
