@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
-from tests.faults.services import CeleryProcess, PrivateRedis
+from tests.faults.services import CeleryProcess, PrivateRedis, missing
 from tests.integration.conftest import database_url_for_tests
 
 
@@ -24,6 +25,9 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 @pytest.fixture
 def celery_process(tmp_path: Path) -> Iterator[Callable[..., CeleryProcess]]:
     """`celery_process("worker", broker_url=..., env={...})` starts one; all stop at teardown."""
+    # Worker processes share the test database over the network: PostgreSQL only.
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        missing("a PostgreSQL test database (DATABASE_URL)")
     started: list[CeleryProcess] = []
 
     def start(

@@ -101,3 +101,13 @@ def test_pages_carry_a_strict_content_security_policy(world, as_user) -> None:
         assert "'unsafe-inline'" not in directives.get("style-src", [])
         assert directives["object-src"] == ["'none'"]
         assert directives["frame-ancestors"] == ["'none'"]
+
+
+@pytest.mark.parametrize("next_url", OFF_SITE[:4])
+def test_log_out_never_sends_the_user_off_site(world, as_user, next_url: str) -> None:
+    client = as_user(world.alice)
+    response = client.post(f"/accounts/logout/?next={next_url}", {"next": next_url})
+    assert response.status_code == 302
+    assert "evil.example" not in response["Location"]
+    assert response["Location"].startswith("/")
+    assert "_auth_user_id" not in client.session

@@ -23,7 +23,7 @@ from django.utils.html import escape
 from devices.models import Device
 from tests.factories import DeviceFactory, TicketFactory
 from tickets import routing, workflow
-from tickets.models import Category, RoutingRule, Ticket, TicketEvent
+from tickets.models import Category, Queue, RoutingRule, Ticket, TicketEvent
 from tickets.notifications import send_event_emails
 
 SCRIPT = "<script>alert(1)</script>"
@@ -102,11 +102,16 @@ def stored(world) -> Stored:  # noqa: ANN001
 
     resolved = routed(device, alice, description=payload("description2"))
     workflow.claim(resolved, xavier)
+    remote_x = Queue.objects.get(provider=world.provider_x, kind=Queue.Kind.REMOTE_SUPPORT)
+    workflow.transfer(resolved, xavier, remote_x, payload("transfer"))
+    workflow.claim(resolved, xavier)
     workflow.resolve(resolved, xavier, Ticket.Resolution.REMOTE_FIX, payload("resolution"))
 
     rated = routed(device, alice, description=payload("description3"))
     workflow.claim(rated, xavier)
     workflow.resolve(rated, xavier, Ticket.Resolution.REMOTE_FIX, "Fixed")
+    workflow.reopen(rated, alice, payload("reopen"))
+    workflow.resolve(rated, xavier, Ticket.Resolution.REMOTE_FIX, "Fixed again")
     workflow.confirm(rated, alice)
     workflow.rate(rated, alice, 4, payload("rating"))
 
@@ -177,6 +182,8 @@ EXPECTED = {
     "loaner": ["work_ticket-waiting"],
     "resolution": ["tickets:detail-resolved"],
     "cancel": ["tickets:detail-cancelled"],
+    "transfer": ["work_ticket-resolved"],
+    "reopen": ["tickets:detail-rated", "work_ticket-rated"],
     "rule": ["admin:rules", "admin:rule", "tickets:detail-fallback"],
     "merchant": ["work_ticket-waiting", "admin:merchants"],
     "provider": ["tickets:detail-waiting"],
