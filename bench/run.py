@@ -816,6 +816,7 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)  # also when started with SIGINT ignored (a &-job)
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     bench: Bench | None = None
     try:
