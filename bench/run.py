@@ -818,6 +818,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)  # also when started with SIGINT ignored (a &-job)
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    load_at_start = os.getloadavg()[0]
     bench: Bench | None = None
     try:
         ensure_database(args.database_url, recreate=args.reseed)
@@ -899,6 +900,8 @@ def main(argv: list[str] | None = None) -> int:
         output = table(bench.rows)
         print()
         print(f"PosDesk bench, {meta.tickets:,} tickets, started {started}")
+        load_at_end = os.getloadavg()[0]
+        print(f"load average (1 min) at start {load_at_start:.2f}, at end {load_at_end:.2f}")
         print(versions())
         print(
             f"gunicorn {args.workers} workers x {args.threads} thread(s); "
