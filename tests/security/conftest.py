@@ -39,8 +39,8 @@ class Scenario:
     quote_a: Quote
     quote_b: Quote
 
-    def own(self, user: User) -> dict[str, object]:
-        """Ids of objects inside `user`'s scope, by kind (technicians have no devices)."""
+    def side_a(self) -> dict[str, object]:
+        """Ids of merchant A's / provider X's objects, by kind: alice's and xavier's own."""
         return {
             "device": self.world.device_a.pk,
             "ticket": self.ticket_a.reference,
@@ -48,8 +48,8 @@ class Scenario:
             "queue": self.queue_x.pk,
         }
 
-    def foreign(self, user: User) -> dict[str, object]:
-        """Ids of objects outside the scope of alice and xavier alike."""
+    def side_b(self) -> dict[str, object]:
+        """Ids of merchant B's / provider Y's objects: foreign to alice and xavier alike."""
         return {
             "device": self.world.device_b.pk,
             "ticket": self.ticket_b.reference,

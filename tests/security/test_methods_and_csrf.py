@@ -62,7 +62,7 @@ def test_a_get_changes_nothing_and_only_listed_actions_refuse_it(
     statuses = {}
     for role in ROLES:
         user = getattr(world, role)
-        path = own_url(url, scenario.own(user))
+        path = own_url(url, scenario.side_a())
         before = fingerprint()
         statuses[role] = _client(user).get(path).status_code
         assert fingerprint() == before, f"GET {path} as {role} changed the database"
@@ -80,7 +80,7 @@ def test_a_post_without_a_csrf_token_is_refused(scenario: Scenario, url) -> None
     world = scenario.world
     for role in (None, *ROLES):
         user = getattr(world, role) if role else None
-        path = own_url(url, scenario.own(user or world.alice))
+        path = own_url(url, scenario.side_a())
         client = _client(user, enforce_csrf_checks=True)
         before = fingerprint()
         response = client.post(path, crafted_post(scenario))

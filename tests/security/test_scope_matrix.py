@@ -47,11 +47,11 @@ def test_it_answers_404_outside_the_users_scope(
     world = scenario.world
     if role in {"alice", "xavier"}:
         user = getattr(world, role)
-        own, foreign = scenario.own(user), scenario.foreign(user)
+        own, foreign = scenario.side_a(), scenario.side_b()
     else:
         # The mirror image: B's merchant and Y's technician on A's and X's objects.
         user = world.bob if role == "bob_on_a" else world.yuri
-        own, foreign = scenario.foreign(user), scenario.own(user)
+        own, foreign = scenario.side_b(), scenario.side_a()
     client = _client(user)
     failures = []
     for label, kwargs in foreign_variants(url, own, foreign):
@@ -76,7 +76,7 @@ def test_it_answers_404_outside_the_users_scope(
 
 @pytest.mark.parametrize("url", project_urls(), ids=str)
 def test_anonymous_users_are_sent_to_log_in_or_refused(scenario: Scenario, url) -> None:  # noqa: ANN001
-    path = own_url(url, scenario.own(scenario.world.alice))
+    path = own_url(url, scenario.side_a())
     client = Client()
     for method in ("get", "post"):
         response = getattr(client, method)(path)
