@@ -27,7 +27,7 @@ from tests.factories import (
     DeviceModelFactory,
     TicketFactory,
 )
-from tickets import routing
+from tickets import routing, workflow
 from tickets.models import Queue, Ticket, TicketEvent
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -303,3 +303,39 @@ def test_an_admin_adds_a_provider_and_a_rule_that_the_next_ticket_follows(
     assert routed.data["rule_name"] == "Provider Z hardware: remote support first"
     assert "remote support by Provider Z" in merchant.page.locator("#routing-note").inner_text()
     merchant.screenshot("journey4-new-rule-followed")
+
+
+def test_every_main_page_fits_a_phone_without_sideways_scrolling(
+    world,  # noqa: ANN001
+    open_session,  # noqa: ANN001
+) -> None:
+    """Each page a merchant or technician uses, at 390 px: no sideways scroll, no errors."""
+    ticket = filed_and_routed(world.device_a, world.alice, "screen", "Dark screen. " * 40)
+    workflow.claim(ticket, world.xavier)
+    workflow.reply(ticket, world.xavier, "A long reply without spaces: " + "x" * 120)
+    anonymous = open_session(phone=True)
+    anonymous.go("/accounts/login/")
+    merchant = open_session(phone=True)
+    merchant.log_in("alice", PASSWORD)
+    for path in (
+        "/devices/",
+        "/devices/new/",
+        "/devices/import/",
+        f"/devices/{world.device_a.pk}/",
+        f"/devices/{world.device_a.pk}/edit/",
+        "/tickets/",
+        "/tickets/new/",
+        f"/tickets/new/?device={world.device_a.pk}&category=hardware",
+        f"/tickets/{ticket.reference}/",
+        "/accounts/password/",
+    ):
+        merchant.go(path)  # checks the width and the watch on every page
+    technician = open_session(phone=True)
+    technician.log_in("xavier", PASSWORD)
+    for path in (
+        "/work/",
+        f"/work/queues/{ticket.queue_id}/",
+        f"/work/tickets/{ticket.reference}/",
+    ):
+        technician.go(path)
+    technician.screenshot("phone-technician-ticket")
