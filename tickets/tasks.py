@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-# --- Routing and notifications (filing engineer) ---
-import logging  # noqa: E402
+import logging
 
-from celery import shared_task  # noqa: E402
-from django.db import InterfaceError, OperationalError  # noqa: E402
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -60,18 +60,13 @@ def sweep_unrouted() -> dict[str, int]:
     return result
 
 
-# --- end of routing and notifications ---
-
-# --- SLA and auto-close (workspace engineer) ---
-# Both are safe to run twice at once or again after a lost worker: each ticket is
-# re-checked under its row lock (see tickets.sla).
+# SLA and auto-close. Both are safe to run twice at once, or again after a lost
+# worker: each ticket is re-checked under its row lock (see tickets.sla).
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def mark_sla_breaches() -> int:
     """Beat: mark each overdue first response and resolution once, telling technicians."""
-    from django.utils import timezone
-
     from tickets.sla import mark_breaches
 
     return mark_breaches(timezone.now())
@@ -80,11 +75,6 @@ def mark_sla_breaches() -> int:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def close_stale_resolved() -> int:
     """Beat: close tickets resolved a week ago that the merchant never answered."""
-    from django.utils import timezone
-
     from tickets.sla import close_stale_resolved as close_stale
 
     return close_stale(timezone.now())
-
-
-# --- end of SLA and auto-close ---

@@ -8,7 +8,7 @@ register_converter(ReferenceConverter, "ref")
 app_name = "tickets"
 
 urlpatterns = [
-    # --- Merchant pages (tickets/views/merchant.py) ---
+    # Merchant pages
     path("tickets/", merchant.ticket_list, name="list"),
     path("tickets/new/", merchant.ticket_new, name="new"),
     path("tickets/<ref:reference>/", merchant.ticket_detail, name="detail"),
@@ -25,8 +25,7 @@ urlpatterns = [
         merchant.attachment_download,
         name="attachment",
     ),
-    # --- end of merchant pages ---
-    # --- Technician workspace (tickets/views/work.py) ---
+    # Technician workspace
     path("work/", work.work_home, name="work"),
     path("work/queues/<int:pk>/", work.work_queue, name="queue"),
     path("work/tickets/<ref:reference>/", work.work_ticket, name="work_ticket"),
@@ -48,5 +47,4 @@ urlpatterns = [
         name="work_loaner_return",
     ),
     path("work/tickets/<ref:reference>/resolve/", work.work_resolve, name="work_resolve"),
-    # --- end of technician workspace ---
 ]
