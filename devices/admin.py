@@ -42,7 +42,13 @@ class ProviderAdmin(admin.ModelAdmin):
     inlines = [ProviderMembershipInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Provider]:
-        return super().get_queryset(request).annotate(_devices=Count("serviced_devices"))
+        # A GROUP BY drops Meta.ordering: name it again so autocomplete pages stay stable.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_devices=Count("serviced_devices"))
+            .order_by("name")
+        )
 
     @admin.display(description=_("terminals serviced"), ordering="_devices")
     def device_count(self, obj: Provider) -> int:
@@ -57,7 +63,7 @@ class MerchantAdmin(admin.ModelAdmin):
     inlines = [MerchantMembershipInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Merchant]:
-        return super().get_queryset(request).annotate(_devices=Count("devices"))
+        return super().get_queryset(request).annotate(_devices=Count("devices")).order_by("name")
 
     @admin.display(description=_("terminals"), ordering="_devices")
     def device_count(self, obj: Merchant) -> int:
