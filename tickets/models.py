@@ -605,6 +605,14 @@ class TicketEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.ticket} · {self.get_kind_display()}"
 
+    @property
+    def resolution_display(self) -> str:
+        """How a `resolved` event resolved it, in the reader's language (the code is stored)."""
+        code = self.data.get("resolution", "")
+        if code in Ticket.Resolution.values:
+            return str(Ticket.Resolution(code).label)
+        return ""
+
 
 def attachment_upload_to(instance: Attachment, filename: str) -> str:
     # The stored name is ours: a client-sent name (with "../" or worse) never becomes a path.

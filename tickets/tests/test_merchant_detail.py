@@ -146,3 +146,13 @@ def test_the_checks_already_tried_are_shown_in_words(world, as_user) -> None:
     response = as_user(world.alice).get(ticket.get_absolute_url())
     assert "Paper roll loaded the right way round" in response.text
     assert "Restarted the terminal" in response.text
+
+
+def test_the_timeline_says_how_a_closed_ticket_was_resolved(world, as_user) -> None:
+    ticket = queued_ticket(world.device_a)
+    workflow.resolve(ticket, world.xavier, Ticket.Resolution.REPAIR_CENTRE, "New screen fitted")
+    workflow.confirm(ticket, world.alice)
+
+    text = as_user(world.alice).get(ticket.get_absolute_url()).text
+
+    assert "Resolved · Repaired at repair centre" in text
