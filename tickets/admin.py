@@ -69,11 +69,8 @@ class RoutingRuleAdmin(admin.ModelAdmin):
     list_display = [
         "order",
         "name",
-        "category",
-        "warranty",
-        "provider",
-        "target_party",
-        "target_kind",
+        "matches",
+        "destination",
         "billable",
         "active",
     ]
@@ -84,6 +81,28 @@ class RoutingRuleAdmin(admin.ModelAdmin):
     list_select_related = ["provider"]
     autocomplete_fields = ["provider"]
     ordering = ["order", "id"]
+
+    # One short column instead of two long ones: the list fits a laptop screen.
+    PARTY_SHORT = {
+        RoutingRule.Party.PROVIDER: _("provider"),
+        RoutingRule.Party.ACQUIRER: _("acquirer"),
+        RoutingRule.Party.PLATFORM: _("platform"),
+    }
+
+    @admin.display(description=_("matches"), ordering="category")
+    def matches(self, rule: RoutingRule) -> str:
+        return " · ".join(
+            str(part)
+            for part in (
+                rule.get_category_display() if rule.category else _("any fault"),
+                rule.get_warranty_display() if rule.warranty else _("any warranty"),
+                rule.provider.name if rule.provider else _("any provider"),
+            )
+        )
+
+    @admin.display(description=_("goes to"), ordering="target_kind")
+    def destination(self, rule: RoutingRule) -> str:
+        return f"{self.PARTY_SHORT[rule.target_party]}: {rule.get_target_kind_display()}"
 
 
 class TicketEventInline(admin.TabularInline):

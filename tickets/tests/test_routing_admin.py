@@ -140,3 +140,10 @@ def test_the_provider_page_lists_its_queues(world, as_user) -> None:
 def test_technicians_cannot_reach_the_admin(world, as_user) -> None:
     response = as_user(world.xavier).get(reverse("admin:tickets_ticket_changelist"))
     assert response.status_code == 302
+
+
+def test_the_rule_list_says_what_each_rule_matches_and_where_it_sends(world, as_user) -> None:
+    text = as_user(world.admin).get(reverse("admin:tickets_routingrule_changelist")).text
+    assert "Hardware · In warranty · any provider" in text
+    assert "provider: Warranty repair" in text
+    assert "acquirer: Transaction support" in text
