@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import factory
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -75,6 +76,14 @@ def test_it_paginates_by_25(world: World, as_user) -> None:  # noqa: ANN001
     second = client.get(URL, {"page": 2})
     assert len(second.context["page"].object_list) == 6
     assert "Page 2 of 2" in second.text
+
+
+def test_the_page_links_keep_the_search(world: World, as_user) -> None:  # noqa: ANN001
+    DeviceFactory.create_batch(
+        30, merchant=world.merchant_a, serial_number=factory.Sequence(lambda n: f"AB{n:06d}")
+    )
+    response = as_user(world.alice).get(URL, {"q": "ab"})
+    assert "?q=ab&amp;page=2" in response.text
 
 
 def test_it_runs_the_same_queries_for_1_or_50_terminals(world: World, as_user) -> None:  # noqa: ANN001
