@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from tests.faults.services import CeleryProcess, PrivateRedis, wait_until
+from tests.faults.services import CeleryProcess, PrivateRedis
 from tests.integration.conftest import publishing_to
+from tests.waiting import wait_until
 from tickets.models import Ticket, TicketEvent
 from tickets.tests.filing_helpers import filing_data
 

@@ -23,11 +23,9 @@ import contextlib
 import importlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,6 +36,7 @@ import pytest
 from django.conf import settings
 
 from portal.celery import app as celery_app
+from tests.waiting import wait_until
 
 PROJECT_DIR = Path(settings.BASE_DIR)
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -56,22 +55,6 @@ def service_missing(what: str) -> None:
 
 def redis_url_from_env() -> str:
     return os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS_URL)
-
-
-def free_port() -> int:
-    """A local port where nothing listens (a broker that cannot be reached)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(predicate: Callable[[], bool], *, timeout: float, interval: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 # Services ---------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ import pytest
 from django.test import Client
 
 from tests.factories import TicketFactory
-from tests.integration.conftest import Worker, free_port, publishing_to, wait_until
+from tests.integration.conftest import Worker, publishing_to
+from tests.waiting import free_port, wait_until
 from tickets import services
 from tickets.models import Category, Ticket, TicketEvent
 from tickets.tasks import route_ticket
