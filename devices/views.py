@@ -23,23 +23,16 @@ from django.views.decorators.http import require_GET, require_http_methods
 from devices import importer
 from devices.forms import DeviceForm, ImportUploadForm, serial_taken
 from devices.models import Device, Merchant, normalise_serial
+from portal.access import merchant_of
 
 PAGE_SIZE = 25
 TICKETS_ON_DETAIL = 20
 IMPORT_SESSION_KEY = "devices.import"
 
 
-def merchant_for(request: HttpRequest) -> Merchant:
-    """The merchant whose pages these are, or 404 for any other kind of user."""
-    merchant = request.user.merchant if request.user.is_authenticated else None
-    if merchant is None:
-        raise Http404
-    return merchant
-
-
 def device_for(request: HttpRequest, pk: int) -> Device:
     """The one way these views fetch a device: the user's merchant's own, or 404."""
-    merchant = merchant_for(request)
+    merchant = merchant_of(request)
     try:
         return (
             Device.objects.visible_to(request.user)
@@ -53,7 +46,7 @@ def device_for(request: HttpRequest, pk: int) -> Device:
 @require_GET
 @login_required
 def device_list(request: HttpRequest) -> HttpResponse:
-    merchant = merchant_for(request)
+    merchant = merchant_of(request)
     devices = (
         Device.objects.visible_to(request.user)
         .filter(merchant=merchant)
@@ -74,7 +67,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def device_create(request: HttpRequest) -> HttpResponse:
-    merchant = merchant_for(request)
+    merchant = merchant_of(request)
     device = Device(merchant=merchant)
     form = DeviceForm(request.POST or None, request.FILES or None, instance=device)
     if request.method == "POST" and form.is_valid():
@@ -157,7 +150,7 @@ def device_import(request: HttpRequest) -> HttpResponse:
     Between the steps the file's text waits in the session (capped by the importer's
     size limits), never in a path the client could name.
     """
-    merchant = merchant_for(request)
+    merchant = merchant_of(request)
     if request.method == "POST" and "confirm" in request.POST:
         return _import_confirm(request, merchant)
     form = ImportUploadForm(request.POST or None, request.FILES or None)

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest
 
+from portal.access import merchant_of, provider_of
 from tickets.models import Ticket
 from tickets.workflow import MERCHANT, TECHNICIAN
 
 
 def merchant_ticket(request: HttpRequest, reference: str) -> Ticket:
-    merchant = request.user.merchant if request.user.is_authenticated else None
-    if merchant is None:
-        raise Http404
+    merchant = merchant_of(request)
     try:
         return Ticket.objects.select_related("device__model__brand", "queue__provider").get(
             reference=reference, merchant=merchant
@@ -26,9 +25,7 @@ def merchant_ticket(request: HttpRequest, reference: str) -> Ticket:
 
 
 def technician_ticket(request: HttpRequest, reference: str) -> Ticket:
-    provider = request.user.provider if request.user.is_authenticated else None
-    if provider is None:
-        raise Http404
+    provider = provider_of(request)
     try:
         return Ticket.objects.select_related(
             "device__model__brand", "merchant", "queue__provider", "assigned_to"

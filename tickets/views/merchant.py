@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal.access import merchant_of
 from tickets import services, workflow
 from tickets.access import merchant_ticket, ticket_for_any_role
 from tickets.forms import (
@@ -51,20 +52,13 @@ ATTACHMENTS_NOT_KEPT = gettext_lazy(
 )
 
 
-def _merchant(request: HttpRequest) -> Merchant:
-    merchant = request.user.merchant
-    if merchant is None:
-        raise Http404
-    return merchant
-
-
 # The list ---------------------------------------------------------------------------------
 
 
 @require_GET
 @login_required
 def ticket_list(request: HttpRequest) -> HttpResponse:
-    merchant = _merchant(request)
+    merchant = merchant_of(request)
     filters = TicketFilterForm(merchant, request.GET)
     tickets = Ticket.objects.filter(merchant=merchant).select_related(
         "device__model__brand", "queue__provider"
@@ -94,7 +88,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def ticket_new(request: HttpRequest) -> HttpResponse:
-    merchant = _merchant(request)
+    merchant = merchant_of(request)
     if request.method == "POST":
         return _file(request, merchant)
     # Step 1 (terminal and kind) is a GET form, so the steps work without JavaScript.

@@ -18,13 +18,13 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, F, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from devices.models import Provider
+from portal.access import provider_of
 from tickets import sla, workflow
 from tickets.access import technician_ticket
 from tickets.forms_work import (
@@ -64,13 +64,6 @@ SORTS: dict[str, tuple[Any, ...]] = {
 }
 
 
-def _provider(request: HttpRequest) -> Provider:
-    provider = request.user.provider
-    if provider is None:
-        raise Http404
-    return provider
-
-
 @dataclass
 class Row:
     """A ticket on a list, with its SLA clock worked out once."""
@@ -91,7 +84,7 @@ def _rows(tickets: list[Ticket], now: datetime) -> list[Row]:
 def work_home(request: HttpRequest) -> HttpResponse:
     if request.user.is_staff and request.user.provider is None:
         return redirect("admin:index")
-    provider = _provider(request)
+    provider = provider_of(request)
     now = timezone.now()
     open_ = Q(tickets__status__in=TicketQuerySet.WORK_STATUSES)
     # One query: every queue of the provider with its counts, grouped by queue.
@@ -154,7 +147,7 @@ def _filtered(
 @require_GET
 @login_required
 def work_queue(request: HttpRequest, pk: int) -> HttpResponse:
-    provider = _provider(request)
+    provider = provider_of(request)
     queue = get_object_or_404(Queue, pk=pk, provider=provider)
     now = timezone.now()
     form = QueueFilterForm(request.GET)
