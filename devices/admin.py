@@ -2,13 +2,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from devices.forms import DUPLICATE_SERIAL, check_proof_upload, serial_taken
+from devices.forms import DeviceChecks
 from devices.models import Brand, Device, DeviceModel, Membership, Merchant, Provider
 from devices.warranty import WarrantyStatus
 
@@ -122,32 +121,16 @@ class WarrantyStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class DeviceAdminForm(forms.ModelForm):
-    """The brand is not on the form, so the database's serial-per-brand rule is checked
-    here, with the message at the serial field instead of an IntegrityError."""
+class DeviceAdminForm(DeviceChecks, forms.ModelForm):
+    """The admin's device form: the merchant form's checks, and the acquirer's kind."""
 
     class Meta:
         model = Device
         fields = "__all__"  # noqa: DJ007 - the admin edits every field
 
-    def clean_proof_of_purchase(self):  # noqa: ANN201 - the file, False to clear, or None
-        upload = self.cleaned_data.get("proof_of_purchase")
-        if isinstance(upload, UploadedFile):
-            return check_proof_upload(upload)
-        return upload
-
     def clean(self) -> dict[str, object]:
         cleaned = super().clean()
-        device_model = cleaned.get("model")
-        serial = cleaned.get("serial_number")
-        if (
-            device_model
-            and serial
-            and serial_taken(
-                brand_id=device_model.brand_id, serial=serial, exclude_pk=self.instance.pk
-            )
-        ):
-            self.add_error("serial_number", DUPLICATE_SERIAL)
+        self.check_serial_free(cleaned)
         acquirer = cleaned.get("acquirer")
         if acquirer is not None and acquirer.kind not in Provider.ACQUIRER_KINDS:
             self.add_error("acquirer", _("The acquirer must be a bank or a payment institution."))

@@ -86,7 +86,36 @@ def check_proof_upload(upload: UploadedFile) -> UploadedFile:
     return upload
 
 
-class DeviceForm(forms.ModelForm):
+class DeviceChecks:
+    """What both device forms (the merchant's and the admin's) check beyond the model:
+    the proof's real type and size, and the database's serial-per-brand rule, with the
+    message at the serial field instead of an IntegrityError (the brand is not a field)."""
+
+    def clean_proof_of_purchase(self):  # noqa: ANN201 - the file, False to clear, or None
+        upload = self.cleaned_data.get("proof_of_purchase")
+        if isinstance(upload, UploadedFile):
+            return check_proof_upload(upload)
+        return upload
+
+    def check_serial_free(self, cleaned: dict[str, object]) -> None:
+        device_model = cleaned.get("model")
+        serial = cleaned.get("serial_number")
+        if (
+            device_model
+            and serial
+            and not self.has_error("serial_number")
+            and serial_taken(
+                brand_id=device_model.brand_id, serial=serial, exclude_pk=self.instance.pk
+            )
+        ):
+            self.add_duplicate_serial_error()
+
+    def add_duplicate_serial_error(self) -> None:
+        """Also for a duplicate that slipped past clean(): two saves raced for one serial."""
+        self.add_error("serial_number", forms.ValidationError(DUPLICATE_SERIAL, code="duplicate"))
+
+
+class DeviceForm(DeviceChecks, forms.ModelForm):
     model = DeviceModelChoiceField(
         queryset=DeviceModel.objects.select_related("brand").order_by("brand__name", "name"),
         label=_("Model"),
@@ -160,23 +189,9 @@ class DeviceForm(forms.ModelForm):
             )
         return purchase_date
 
-    def clean_proof_of_purchase(self):  # noqa: ANN201 - the file, False to clear, or None
-        upload = self.cleaned_data.get("proof_of_purchase")
-        if isinstance(upload, UploadedFile):
-            return check_proof_upload(upload)
-        return upload
-
     def clean(self) -> dict[str, object]:
         cleaned = super().clean()
-        device_model = cleaned.get("model")
-        serial = cleaned.get("serial_number")
-        if device_model and serial and not self.has_error("serial_number"):
-            if serial_taken(
-                brand_id=device_model.brand_id, serial=serial, exclude_pk=self.instance.pk
-            ):
-                self.add_error(
-                    "serial_number", forms.ValidationError(DUPLICATE_SERIAL, code="duplicate")
-                )
+        self.check_serial_free(cleaned)
         purchase_date = cleaned.get("purchase_date")
         warranty_end = cleaned.get("warranty_end")
         if purchase_date and warranty_end and warranty_end < purchase_date:
@@ -192,10 +207,6 @@ class DeviceForm(forms.ModelForm):
                 forms.ValidationError(_("Say why the warranty is void."), code="required"),
             )
         return cleaned
-
-    def add_duplicate_serial_error(self) -> None:
-        """For a duplicate that slipped past clean(): two saves raced for one serial."""
-        self.add_error("serial_number", forms.ValidationError(DUPLICATE_SERIAL, code="duplicate"))
 
 
 class ImportUploadForm(forms.Form):
