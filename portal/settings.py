@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from portal.env import env_bool, env_int, env_list, env_str, mailers_from_env
 
@@ -185,7 +186,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_start": 0,
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
+    # Take from the queues in CELERY_TASK_QUEUES' order, not round-robin: a worker that
+    # serves both always takes a waiting route_ticket before an e-mail.
+    "queue_order_strategy": "priority",
 }
+# Two queues. `celery`: routing and the beat tasks, what a merchant waits for. `email`:
+# notifications, which may lag a few seconds under a burst of filings. A worker started
+# without -Q serves both, `celery` first; `-Q email` runs a mail-only worker.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("email"))
+CELERY_TASK_ROUTES = {"tickets.tasks.send_event_email": {"queue": "email"}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Tickets filed while the broker was down are routed once it is back.

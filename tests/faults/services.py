@@ -342,7 +342,7 @@ class CeleryProcess:
                 f"--pool={pool}",
                 "--concurrency=1",
                 "-Q",
-                "celery",
+                "celery,email",
                 "-n",
                 f"faults-{self.logfile.stem}@%h",
                 "--without-heartbeat",

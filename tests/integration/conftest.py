@@ -112,8 +112,8 @@ def _purge(url: str) -> None:
     import redis
 
     client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
-    # Only the keys Celery's Redis transport uses for the default queue.
-    client.delete("celery", "unacked", "unacked_index", "unacked_mutex")
+    # Only the keys Celery's Redis transport uses for the project's two queues.
+    client.delete("celery", "email", "unacked", "unacked_index", "unacked_mutex")
 
 
 @pytest.fixture
@@ -204,7 +204,7 @@ def start_worker(
 ) -> Worker:
     """Start `celery -A portal worker` on the test database and `broker_url`.
 
-    The worker uses portal.settings_test, consumes only the `celery` queue, and closes
+    The worker uses portal.settings_test, consumes both queues (`celery` first), and closes
     its database connections after each task (DB_CONN_MAX_AGE=0), so the test
     database can be flushed or dropped as soon as it stops.
     """
@@ -231,7 +231,7 @@ def start_worker(
         f"--pool={pool}",
         f"--concurrency={concurrency}",
         "-Q",
-        "celery",
+        "celery,email",
         "-n",
         name,
         "-l",

@@ -120,3 +120,28 @@ def test_filing_survives_a_dead_broker_and_the_sweeper_routes_it_later(
     _assert_routed_once([ticket.pk], worker)
     ticket.refresh_from_db()
     assert ticket.route_attempts == 1
+
+
+def test_routing_goes_before_a_backlog_of_emails(
+    world,
+    celery_worker_factory: Callable[..., Worker],
+    redis_url: str,
+    publish: Callable,  # noqa: ARG001
+) -> None:
+    """E-mails have their own queue, served after the routing queue: a ticket filed
+    behind a burst of notifications is routed first, not after all of them."""
+    from tickets.tasks import send_event_email
+
+    noisy = TicketFactory(device=world.device_a, reporter=world.alice)
+    event = noisy.events.create(kind=TicketEvent.Kind.FILED, public=True)
+    for _ in range(20):
+        send_event_email.apply_async((event.pk,))
+    ticket = TicketFactory(device=world.device_a, reporter=world.alice)
+    task_id = route_ticket.apply_async((ticket.pk,)).id
+    worker = celery_worker_factory(redis_url)  # started with all the tasks waiting
+    _assert_routed_once([ticket.pk], worker)
+    routed_line = f"route_ticket[{task_id}] succeeded"
+    assert wait_until(lambda: routed_line in worker.log(), timeout=ROUTE_TIMEOUT)
+    before = worker.log().split(routed_line)[0]
+    # A solo worker may already hold one e-mail when it starts consuming; never more.
+    assert before.count("send_event_email[") <= 2, before[-4000:]  # received + succeeded

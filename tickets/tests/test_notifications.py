@@ -196,3 +196,25 @@ def test_a_ticket_that_failed_to_route_mails_the_admins(world, run_on_commit, se
     assert _recipients() == {world.admin.email}
     assert "needs an admin" in mail.outbox[0].subject
     assert "/admin/tickets/ticket/" in mail.outbox[0].body
+
+
+def test_each_recipient_is_greeted_by_their_own_name(world, run_on_commit) -> None:
+    """The e-mail is rendered once per event; every copy still greets its own reader,
+    the HTML part with the name escaped."""
+    world.xavier.first_name, world.xavier.last_name = "Xavier", "<b>Wu</b>"
+    world.xavier.save()
+    world.xena.first_name = world.xena.last_name = ""
+    world.xena.save()
+    ticket = TicketFactory(device=world.device_a, reporter=world.alice)
+    with run_on_commit():
+        routing.route(ticket.pk)
+    by_address = {message.to[0]: message for message in mail.outbox}
+    xavier, xena = by_address[world.xavier.email], by_address[world.xena.email]
+    assert xavier.body.startswith("Hello Xavier <b>Wu</b>,")
+    assert "Hello Xavier &lt;b&gt;Wu&lt;/b&gt;," in xavier.alternatives[0][0]
+    assert "<b>Wu" not in xavier.alternatives[0][0]
+    assert xena.body.startswith(f"Hello {world.xena.username},")
+    assert f"Hello {world.xena.username}," in xena.alternatives[0][0]
+    for message in mail.outbox:
+        assert notifications.NAME_SLOT not in message.body + message.subject
+        assert notifications.NAME_SLOT not in message.alternatives[0][0]
