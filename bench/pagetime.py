@@ -45,11 +45,16 @@ def main(argv: list[str] | None = None) -> int:
             "CELERY_BROKER_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
             "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
             "LOG_LEVEL": "WARNING",
+            "STATIC_ROOT": str(ROOT / "bench" / ".cache" / "static"),
         }
     )
     import django
 
     django.setup()
+    from django.core.management import call_command
+
+    # The production settings serve hashed static names from the manifest.
+    call_command("collectstatic", interactive=False, verbosity=0)
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
