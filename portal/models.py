@@ -29,6 +29,11 @@ class User(AbstractUser):
     def _membership(self):  # noqa: ANN202 - devices.Membership, imported lazily
         from devices.models import Membership
 
+        if User.membership.is_cached(self):  # loaded with the user (portal.auth)
+            try:
+                return self.membership
+            except Membership.DoesNotExist:
+                return None
         return Membership.objects.select_related("merchant", "provider").filter(user=self).first()
 
     @property
