@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +13,7 @@ from django.core.validators import RegexValidator
 from django.forms.models import ModelChoiceIterator, ModelChoiceIteratorValue
 from django.forms.utils import flatatt
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -68,11 +69,14 @@ def attachments_field() -> MultipleFileField:
 
 
 def filing_devices(merchant: Merchant) -> QuerySet[Device]:
-    """The terminals a merchant can report: its own, still in service."""
+    """The terminals a merchant can report: its own, still in service.
+
+    No select_related: the choices read their labels as columns (DeviceChoices), and
+    checking a submitted terminal needs only the device row.
+    """
     return (
         Device.objects.filter(merchant=merchant)
         .exclude(status__in=[Device.Status.RETIRED, Device.Status.REPLACED])
-        .select_related("model__brand")
         .order_by("model__brand__name", "model__name", "serial_number")
     )
 
@@ -112,6 +116,10 @@ def device_label(brand: str, model: str, serial: str, location: str) -> str:
     return f"{brand} {model} · {serial}{where}"
 
 
+# What a terminal's label is made of, read as columns (see DeviceChoices).
+DEVICE_LABEL_COLUMNS = ("pk", "model__brand__name", "model__name", "serial_number", "location")
+
+
 class DeviceChoices(ModelChoiceIterator):
     """The choices from five columns instead of three model instances per terminal:
     same labels, a third of the time for a chain with hundreds of terminals (bench W4)."""
@@ -119,11 +127,13 @@ class DeviceChoices(ModelChoiceIterator):
     def __iter__(self) -> Iterator[tuple[Any, str]]:
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        rows = self.queryset.values_list(
-            "pk", "model__brand__name", "model__name", "serial_number", "location"
-        )
-        for pk, *label in rows:
-            yield (ModelChoiceIteratorValue(pk, None), device_label(*label))
+        yield from device_choices(self.queryset.values_list(*DEVICE_LABEL_COLUMNS))
+
+
+def device_choices(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, str]]:
+    """(value, label) for rows of DEVICE_LABEL_COLUMNS."""
+    for pk, *label in rows:
+        yield (ModelChoiceIteratorValue(pk, None), device_label(*label))
 
 
 class DeviceField(forms.ModelChoiceField):
@@ -132,6 +142,18 @@ class DeviceField(forms.ModelChoiceField):
 
     def label_from_instance(self, obj: Device) -> str:
         return device_label(obj.model.brand.name, obj.model.name, obj.serial_number, obj.location)
+
+    def fetch_choices(self) -> list[int]:
+        """Read the choices now and keep them for rendering (one query, not one per use);
+        the ids of the terminals offered."""
+        choices = list(iter(self.choices))  # iter(): list() would ask len(), a COUNT query
+        self.choices = choices
+        return [value.value for value, _label in choices if value != ""]
+
+    def set_rows(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Choices from rows of DEVICE_LABEL_COLUMNS already read (no query of its own)."""
+        empty = [] if self.empty_label is None else [("", self.empty_label)]
+        self.choices = [*empty, *device_choices(rows)]
 
 
 def device_field(merchant: Merchant) -> DeviceField:
@@ -238,18 +260,33 @@ class TicketForm(forms.Form):
     )
 
     def __init__(self, merchant: Merchant, category: str, *args: Any, **kwargs: Any) -> None:
+        if category != Category.TRANSACTION:
+            # Left out before Django deep-copies the fields for this form, not after.
+            self.base_fields = {
+                name: field
+                for name, field in self.base_fields.items()
+                if name not in self.TRANSACTION_FIELDS
+            }
         super().__init__(*args, **kwargs)
         self.merchant = merchant
         self.fields = {"device": device_field(merchant), **self.fields}
         self.category = category
-        self.checks = list(
-            SelfHelpCheck.objects.filter(category=category, active=True).order_by("order", "id")
-        )
-        self.fields["checks_tried"].choices = [(check.code, check.text) for check in self.checks]
+        # Callable choices are read only when a ticked check is validated (or the page
+        # shows the checks): filing with nothing ticked needs no query for them.
+        self.fields["checks_tried"].choices = self._check_choices
         self.fields["symptom"].choices = [("", _("Choose what fits best")), *SYMPTOMS[category]]
-        if category != Category.TRANSACTION:
-            for name in self.TRANSACTION_FIELDS:
-                del self.fields[name]
+
+    @cached_property
+    def checks(self) -> list[SelfHelpCheck]:
+        """The category's active first-line checks, in their order."""
+        return list(
+            SelfHelpCheck.objects.filter(category=self.category, active=True).order_by(
+                "order", "id"
+            )
+        )
+
+    def _check_choices(self) -> list[tuple[str, str]]:
+        return [(check.code, check.text) for check in self.checks]
 
     @property
     def transaction_fields(self) -> list[forms.BoundField]:
@@ -371,7 +408,16 @@ class RatingForm(forms.Form):
 
 
 class TicketFilterForm(forms.Form):
-    """The list's filters. Only listed values are accepted; anything else is ignored."""
+    """The list's filters. Only listed values are accepted; anything else is ignored.
+
+    The terminal filter is a select of the shop's terminals when it has at most
+    TERMINALS_IN_SELECT of them. A chain with more gets a search box (serial number or
+    location) instead: hundreds of options are no way to find one terminal, least of all
+    on a phone, and writing them was a third of the list's time (bench W4). One query
+    decides which, and is the select's choices.
+    """
+
+    TERMINALS_IN_SELECT = 30
 
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("Any status")), *Ticket.Status.choices]
@@ -379,12 +425,31 @@ class TicketFilterForm(forms.Form):
 
     def __init__(self, merchant: Merchant, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["device"] = DeviceField(
-            queryset=Device.objects.filter(merchant=merchant).select_related("model__brand"),
+        devices = Device.objects.filter(merchant=merchant).select_related("model__brand")
+        rows = list(devices.values_list(*DEVICE_LABEL_COLUMNS)[: self.TERMINALS_IN_SELECT + 1])
+        if len(rows) > self.TERMINALS_IN_SELECT:
+            self.fields["terminal"] = forms.CharField(
+                label=_("Terminal"),
+                required=False,
+                max_length=64,
+                widget=forms.SearchInput(
+                    attrs={"placeholder": _("Serial number or location"), "autocomplete": "off"}
+                ),
+            )
+            return
+        field = DeviceField(
+            queryset=devices,
             label=_("Terminal"),
             required=False,
             empty_label=_("Any terminal"),
         )
+        field.set_rows(rows)
+        self.fields["device"] = field
+
+    @property
+    def terminal_filter(self) -> forms.BoundField:
+        """The terminal filter this shop gets: the select, or the search box."""
+        return self["terminal"] if "terminal" in self.fields else self["device"]
 
     def value(self, name: str) -> Any:
         """The cleaned value of one filter, or None when it is empty or not allowed."""
