@@ -6,9 +6,12 @@ ids, and a form with errors is shown again in place with what was typed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 from django import forms
+from django.forms.models import ModelChoiceIterator, ModelChoiceIteratorValue
 from django.utils.translation import gettext_lazy as _
 
 from devices.models import Provider
@@ -92,8 +95,39 @@ class QueueFilterForm(forms.Form):
 # Actions -----------------------------------------------------------------------------------
 
 
+# The action forms' selects are on every ticket page, shown or not: their options come
+# from the few columns a label needs in one plain query, not one model instance per
+# option read through a server-side cursor after a COUNT (Django's default). Validating
+# a POST still goes through the field's queryset and gets the model instance.
+
+
+class ColumnChoices(ModelChoiceIterator):
+    """The options from `field.label_columns`, labelled by `field.label_from_columns`."""
+
+    def __iter__(self) -> Iterator[tuple[Any, str]]:
+        field = self.field
+        if field.empty_label is not None:
+            yield ("", field.empty_label)
+        for pk, *columns in self.queryset.values_list("pk", *field.label_columns):
+            yield (ModelChoiceIteratorValue(pk, None), field.label_from_columns(*columns))
+
+
+def _person_label(first_name: str, last_name: str, username: str) -> str:
+    # As User.get_full_name() or the username.
+    return f"{first_name} {last_name}".strip() or username
+
+
+class PersonField(forms.ModelChoiceField):
+    iterator = ColumnChoices
+    label_columns = ("first_name", "last_name", "username")
+    label_from_columns = staticmethod(_person_label)
+
+    def label_from_instance(self, obj: User) -> str:
+        return _person_label(obj.first_name, obj.last_name, obj.username)
+
+
 class AssignForm(forms.Form):
-    assignee = forms.ModelChoiceField(label=_("Colleague"), queryset=User.objects.none())
+    assignee = PersonField(label=_("Colleague"), queryset=User.objects.none())
 
     def __init__(self, *args: object, provider: Provider, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -101,7 +135,6 @@ class AssignForm(forms.Form):
         self.fields["assignee"].queryset = User.objects.filter(
             membership__provider=provider, is_active=True
         ).order_by("first_name", "last_name", "username")
-        self.fields["assignee"].label_from_instance = lambda u: u.get_full_name() or u.username
 
 
 class ReplyForm(forms.Form):
@@ -126,8 +159,21 @@ class QuoteForm(forms.Form):
     covers = _text(_("What it covers"))
 
 
+def _queue_label(owner: str | None, name: str) -> str:
+    return f"{_('Platform') if owner is None else owner} · {name}"
+
+
+class QueueField(forms.ModelChoiceField):
+    iterator = ColumnChoices
+    label_columns = ("provider__name", "name")
+    label_from_columns = staticmethod(_queue_label)
+
+    def label_from_instance(self, obj: Queue) -> str:
+        return _queue_label(obj.provider.name if obj.provider else None, obj.name)
+
+
 class TransferForm(forms.Form):
-    queue = forms.ModelChoiceField(label=_("To queue"), queryset=Queue.objects.none())
+    queue = QueueField(label=_("To queue"), queryset=Queue.objects.none())
     reason = _text(_("Why"), rows=2)
 
     def __init__(self, *args: object, ticket: Ticket, **kwargs: object) -> None:
@@ -140,12 +186,6 @@ class TransferForm(forms.Form):
             .select_related("provider")
             .order_by("provider__name", "name")
         )
-        self.fields["queue"].label_from_instance = _queue_label
-
-
-def _queue_label(queue: Queue) -> str:
-    owner = queue.provider.name if queue.provider else _("Platform")
-    return f"{owner} · {queue.name}"
 
 
 class LoanerIssueForm(forms.Form):
