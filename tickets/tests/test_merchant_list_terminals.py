@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -9,6 +11,7 @@ from django.urls import reverse
 
 from tests.factories import DeviceFactory, TicketFactory, queued_ticket
 from tickets.forms import TicketFilterForm
+from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 URL = reverse("tickets:list")
@@ -115,3 +118,18 @@ def test_select_and_search_cost_the_same_queries(world, as_user) -> None:
     _chain(world, 3 * MAX)
     assert _queries(client) == with_select
     assert _queries(client, {"terminal": "front counter"}) == with_select
+
+
+def test_a_row_shows_status_kind_and_filing_time_in_the_reader_s_language_and_zone(
+    world, as_user
+) -> None:
+    ticket = queued_ticket(world.device_a)
+    Ticket.objects.filter(pk=ticket.pk).update(
+        created_at=datetime(2026, 3, 1, 23, 30, tzinfo=UTC), category="network", symptom="wifi"
+    )
+    response = as_user(world.alice).get(URL, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    # Asia/Shanghai, the portal's time zone: the next morning.
+    assert '<time datetime="2026-03-02T07:30:00+08:00">2026-03-02 07:30</time>' in response.text
+    assert '<span class="badge text-bg-info">排队中</span>' in response.text
+    assert "网络" in response.text  # the kind of fault, translated
+    assert f'<a href="/tickets/{ticket.reference}/">{ticket.reference}</a>' in response.text

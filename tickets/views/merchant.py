@@ -10,7 +10,8 @@ typed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -99,8 +100,45 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tickets/list.html",
-        {"page": page, "filters": filters, "query": query, "filtered": bool(query)},
+        {
+            "page": page,
+            "rows": _list_rows(page.object_list),
+            "filters": filters,
+            "query": query,
+            "filtered": bool(query),
+        },
     )
+
+
+@dataclass(frozen=True)
+class ListRow:
+    """A ticket on the merchant's list, with what its row shows worked out once, here.
+
+    Per row, `get_*_display` (it rebuilds and hashes the choices on every call), the
+    URL and an `{% include %}` for the badge were most of the list's template time (W4).
+    """
+
+    ticket: Ticket
+    url: str
+    status: str
+    category: str
+    symptom: str
+
+
+def _list_rows(tickets: Iterable[Ticket]) -> list[ListRow]:
+    # The labels once per list, in the request's language; an unknown code shows as is.
+    statuses = {value: str(label) for value, label in Ticket.Status.choices}
+    categories = {value: str(label) for value, label in Category.choices}
+    return [
+        ListRow(
+            ticket=ticket,
+            url=ticket.get_absolute_url(),
+            status=statuses.get(ticket.status, ticket.status),
+            category=categories.get(ticket.category, ticket.category),
+            symptom=ticket.symptom_label,
+        )
+        for ticket in tickets
+    ]
 
 
 # Filing -----------------------------------------------------------------------------------
