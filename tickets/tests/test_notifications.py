@@ -218,3 +218,29 @@ def test_each_recipient_is_greeted_by_their_own_name(world, run_on_commit) -> No
     for message in mail.outbox:
         assert notifications.NAME_SLOT not in message.body + message.subject
         assert notifications.NAME_SLOT not in message.alternatives[0][0]
+
+
+def test_an_event_no_one_else_needs_costs_two_queries(world, django_assert_num_queries) -> None:
+    """A merchant's own filing, when it has no colleague to tell: nothing is rendered."""
+    ticket = TicketFactory(device=world.device_a, reporter=world.alice)
+    event = ticket.events.create(kind=TicketEvent.Kind.FILED, public=True, actor=world.alice)
+    with django_assert_num_queries(2):
+        assert notifications.send_event_emails(event.pk) == 0
+    assert mail.outbox == []
+
+
+def test_the_queries_of_an_arrival_do_not_grow_with_the_technicians(
+    world, django_assert_max_num_queries
+) -> None:
+    ticket = TicketFactory(device=world.device_a, reporter=world.alice)
+    routing.route(ticket.pk)
+    event = ticket.events.get(kind=TicketEvent.Kind.ROUTED)
+    mail.outbox.clear()
+    with django_assert_max_num_queries(8):
+        few = notifications.send_event_emails(event.pk)
+    for n in range(10):
+        member_of(UserFactory(username=f"tech-extra-{n}"), provider=world.provider_x)
+    mail.outbox.clear()
+    with django_assert_max_num_queries(8):
+        many = notifications.send_event_emails(event.pk)
+    assert many == few + 10
