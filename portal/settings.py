@@ -194,6 +194,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # Two queues. `celery`: routing and the beat tasks, what a merchant waits for. `email`:
 # notifications, which may lag a few seconds under a burst of filings. A worker started
 # without -Q serves both, `celery` first; `-Q email` runs a mail-only worker.
+# Celery's Django fix-up would close the database connection around every task; with a
+# reuse count it closes it only every so many tasks, and portal.celery applies
+# DB_CONN_MAX_AGE and the health check instead, as the web does.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = (Queue("celery"), Queue("email"))
 CELERY_TASK_ROUTES = {"tickets.tasks.send_event_email": {"queue": "email"}}

@@ -329,12 +329,14 @@ class CeleryProcess:
         self.kind = kind
         self.logfile = logdir / f"{kind}-{free_port()}.log"
         self.env = django_env(
-            DJANGO_SETTINGS_MODULE="tests.faults.settings",
-            CELERY_BROKER_URL=broker_url,
-            DATABASE_URL=database_url,
-            DB_CONN_MAX_AGE="0",
-            PYTHONUNBUFFERED="1",
-            **(env or {}),
+            **{
+                "DJANGO_SETTINGS_MODULE": "tests.faults.settings",
+                "CELERY_BROKER_URL": broker_url,
+                "DATABASE_URL": database_url,
+                "DB_CONN_MAX_AGE": "0",
+                "PYTHONUNBUFFERED": "1",
+                **(env or {}),
+            }
         )
         if kind == "worker":
             self.args = [

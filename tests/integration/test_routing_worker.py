@@ -145,3 +145,36 @@ def test_routing_goes_before_a_backlog_of_emails(
     before = worker.log().split(routed_line)[0]
     # A solo worker may already hold one e-mail when it starts consuming; never more.
     assert before.count("send_event_email[") <= 2, before[-4000:]  # received + succeeded
+
+
+def _worker_connections() -> set[int]:
+    """Backend pids of the other sessions on the test database (the worker's)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_the_worker_keeps_its_database_connection_between_tasks(
+    world,
+    celery_worker_factory: Callable[..., Worker],
+    redis_url: str,
+    publish: Callable,  # noqa: ARG001
+) -> None:
+    """As the web does between requests (DB_CONN_MAX_AGE): not a new PostgreSQL
+    connection for every task, which Celery's Django fix-up did by default."""
+    worker = celery_worker_factory(redis_url, extra_env={"DB_CONN_MAX_AGE": "60"})
+    first = TicketFactory(device=world.device_a, reporter=world.alice)
+    route_ticket.apply_async((first.pk,))
+    _assert_routed_once([first.pk], worker)
+    assert wait_until(lambda: len(_worker_connections()) == 1, timeout=ROUTE_TIMEOUT)
+    used = _worker_connections()
+    more = [TicketFactory(device=world.device_a, reporter=world.alice).pk for _ in range(3)]
+    for pk in more:
+        route_ticket.apply_async((pk,))
+    _assert_routed_once(more, worker)
+    assert _worker_connections() == used
