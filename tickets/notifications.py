@@ -4,7 +4,8 @@
 only schedules the `send_event_email` task for after the commit (a rolled-back
 event mails no one). The task decides who hears of it:
 
-- a public event: the merchant's member users (never an internal one);
+- a public event: the merchant's member users (never an internal one), except a
+  filing, which they hear of with its routing;
 - `routed` / `transferred`: the technicians of the provider of the (new) queue,
   or the platform's admins when it landed in the platform triage queue;
 - `sla_breached`: the technicians of the ticket's provider;
@@ -43,8 +44,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ARRIVAL_KINDS = frozenset({TicketEvent.Kind.ROUTED, TicketEvent.Kind.TRANSFERRED})
-# Events the merchant's own members need no e-mail about.
-MERCHANT_QUIET_KINDS = frozenset({TicketEvent.Kind.RATED})
+# Events the merchant's own members need no e-mail about. A filing is told with its
+# routing, seconds later, in one e-mail that also says who handles it (the person who
+# filed sees the ticket on screen); until then there is nothing to act on.
+MERCHANT_QUIET_KINDS = frozenset({TicketEvent.Kind.RATED, TicketEvent.Kind.FILED})
 
 
 def announce_event(event: TicketEvent) -> None:

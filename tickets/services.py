@@ -187,7 +187,8 @@ def file_ticket(
                 data={"checks_tried": list(checks_tried), "priority": ticket.priority},
             )
             save_attachments(ticket=ticket, event=event, user=reporter, files=attachments)
-            announce_event(event)
+            # No e-mail of its own: the shop's other members hear of the ticket when it
+            # is routed, seconds later, with who handles it (tickets.notifications).
             transaction.on_commit(partial(enqueue_routing, ticket.pk), robust=True)
     except IntegrityError:
         # The same report was sent before (a double click, a re-sent POST), or two

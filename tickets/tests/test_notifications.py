@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 
 from tests.factories import ProviderFactory, TicketFactory, UserFactory, member_of, queued_ticket
-from tickets import notifications, routing, workflow
+from tickets import notifications, routing, services, workflow
 from tickets.models import Queue, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -221,9 +221,12 @@ def test_each_recipient_is_greeted_by_their_own_name(world, run_on_commit) -> No
 
 
 def test_an_event_no_one_else_needs_costs_two_queries(world, django_assert_num_queries) -> None:
-    """A merchant's own filing, when it has no colleague to tell: nothing is rendered."""
+    """A merchant's own reply on an unassigned ticket, with no colleague to tell:
+    nothing is loaded or rendered beyond finding that out."""
     ticket = TicketFactory(device=world.device_a, reporter=world.alice)
-    event = ticket.events.create(kind=TicketEvent.Kind.FILED, public=True, actor=world.alice)
+    event = ticket.events.create(
+        kind=TicketEvent.Kind.MERCHANT_REPLY, public=True, actor=world.alice, body="Still dead"
+    )
     with django_assert_num_queries(2):
         assert notifications.send_event_emails(event.pk) == 0
     assert mail.outbox == []
@@ -244,3 +247,26 @@ def test_the_queries_of_an_arrival_do_not_grow_with_the_technicians(
     with django_assert_max_num_queries(8):
         many = notifications.send_event_emails(event.pk)
     assert many == few + 10
+
+
+def test_a_filing_is_mailed_once_with_its_routing(world, run_on_commit) -> None:
+    """The shop's other members get one e-mail when the ticket is routed, saying who
+    handles it, not a second one a second earlier saying it was filed."""
+    member_of(UserFactory(username="alice-colleague"), merchant=world.merchant_a)
+    with run_on_commit():  # Celery is eager: routing runs when the filing commits
+        ticket, created = services.file_ticket(
+            merchant=world.merchant_a,
+            device=world.device_a,
+            reporter=world.alice,
+            category="hardware",
+            symptom="screen",
+            can_take_payments="no",
+            description="The screen stays dark.",
+            callback_phone="+86 138 0000 0000",
+        )
+    assert created
+    for address in ("alice-colleague@example.com", world.alice.email):
+        mails = [m for m in mail.outbox if m.to == [address]]
+        assert len(mails) == 1, address
+        assert mails[0].subject.startswith(f"[{ticket.reference}] Routed")
+        assert "Handled by: Provider X" in mails[0].body
