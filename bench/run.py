@@ -182,7 +182,8 @@ def database_pids() -> list[int]:
 
 
 class CpuMeter:
-    """CPU seconds spent by gunicorn, the Celery worker and PostgreSQL between two reads."""
+    """CPU seconds spent by gunicorn, the Celery worker, PostgreSQL and the load generator
+    between two reads."""
 
     def __init__(self, procs: Processes) -> None:
         self.procs = procs
@@ -194,6 +195,8 @@ class CpuMeter:
         for name, proc in self.procs.started:
             out[name.split()[0]] = {pid: cpu_seconds([pid]) for pid in group_pids(proc.pid)}
         out["postgres"] = {pid: cpu_seconds([pid]) for pid in database_pids()}
+        # This process: the load generator's client threads share the same two cores.
+        out["loadgen"] = {os.getpid(): cpu_seconds([os.getpid()])}
         return out
 
     @staticmethod
@@ -201,7 +204,7 @@ class CpuMeter:
         if count <= 0:
             return ""
         parts = []
-        for name in ("gunicorn", "celery", "postgres"):
+        for name in ("gunicorn", "celery", "postgres", "loadgen"):
             if name not in after:
                 continue
             spent = sum(
