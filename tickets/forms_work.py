@@ -6,17 +6,15 @@ ids, and a form with errors is shown again in place with what was typed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
 from django import forms
-from django.forms.models import ModelChoiceIterator, ModelChoiceIteratorValue
 from django.utils.translation import gettext_lazy as _
 
 from devices.models import Provider
 from devices.warranty import WarrantyStatus
 from portal.models import User
+from tickets.forms import ColumnChoices
 from tickets.models import Category, Priority, Queue, Ticket
 
 TEXT_MAX = 5000
@@ -96,20 +94,8 @@ class QueueFilterForm(forms.Form):
 
 
 # The action forms' selects are on every ticket page, shown or not: their options come
-# from the few columns a label needs in one plain query, not one model instance per
-# option read through a server-side cursor after a COUNT (Django's default). Validating
-# a POST still goes through the field's queryset and gets the model instance.
-
-
-class ColumnChoices(ModelChoiceIterator):
-    """The options from `field.label_columns`, labelled by `field.label_from_columns`."""
-
-    def __iter__(self) -> Iterator[tuple[Any, str]]:
-        field = self.field
-        if field.empty_label is not None:
-            yield ("", field.empty_label)
-        for pk, *columns in self.queryset.values_list("pk", *field.label_columns):
-            yield (ModelChoiceIteratorValue(pk, None), field.label_from_columns(*columns))
+# from the few columns a label needs in one plain query (ColumnChoices), not one model
+# instance per option read through a server-side cursor after a COUNT (Django's default).
 
 
 def _person_label(first_name: str, last_name: str, username: str) -> str:
