@@ -110,11 +110,16 @@ ROW_FIELDS = (
 )
 
 
+def _labels(choices: list[tuple[Any, Any]]) -> dict[Any, str]:
+    """Code -> label in the request's language, once per page."""
+    return {value: str(label) for value, label in choices}
+
+
 def _rows(tickets: list[Ticket], now: datetime) -> list[Row]:
     # The labels once per list in the request's language, not `get_*_display` per row
     # (it rebuilds and hashes the choices on every call). An unknown code shows as is.
-    categories = {value: str(label) for value, label in Category.choices}
-    statuses = {value: str(label) for value, label in Ticket.Status.choices}
+    categories = _labels(Category.choices)
+    statuses = _labels(Ticket.Status.choices)
     rows = []
     for ticket in tickets:
         assignee = ticket.assigned_to
@@ -246,10 +251,6 @@ def work_queue(request: HttpRequest, pk: int) -> HttpResponse:
 ActionForms = dict[str, forms.Form | None]
 # What the repair history shows of each earlier ticket.
 HISTORY_FIELDS = ("reference", "created_at", "category", "symptom", "status", "resolution_code")
-
-
-def _labels(choices: list[tuple[Any, Any]]) -> dict[Any, str]:
-    return {value: str(label) for value, label in choices}
 
 
 def _headline(event: TicketEvent, kinds: dict[str, str]) -> list[str]:
