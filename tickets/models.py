@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from pathlib import PurePath
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -59,6 +60,12 @@ SYMPTOMS: dict[str, list[tuple[str, str]]] = {
         ("other", _("Something else")),
     ],
 }
+
+
+def choice_labels(choices: list[tuple[Any, Any]]) -> dict[Any, str]:
+    """Code -> label in the active language, for a list to look up once per page:
+    `get_*_display` per row rebuilds and hashes the field's choices on every call."""
+    return {value: str(label) for value, label in choices}
 
 
 def symptom_label(category: str, code: str) -> str:

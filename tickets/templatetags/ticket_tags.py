@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
+from portal.templatetags.datefmt import date_minute
 from tickets.sla import SlaClock
 
 register = template.Library()
@@ -54,7 +55,7 @@ def sla_clock(clock: SlaClock | None) -> str:
         css = ""
     if clock.due:
         # What `{{ due|date:"Y-m-d H:i" }}` printed: in the reader's time zone.
-        due = localtime(clock.due).strftime("%Y-%m-%d %H:%M")
+        due = date_minute(localtime(clock.due))
         title = format_html(' title="{} {}"', _("due"), due)
     else:
         title = ""

@@ -40,7 +40,7 @@ from tickets.forms import (
     TicketForm,
     new_submission_token,
 )
-from tickets.models import Attachment, Category, Quote, Ticket
+from tickets.models import Attachment, Category, Quote, Ticket, choice_labels
 from tickets.uploads import MAX_FILES
 
 if TYPE_CHECKING:
@@ -127,8 +127,8 @@ class ListRow:
 
 def _list_rows(tickets: Iterable[Ticket]) -> list[ListRow]:
     # The labels once per list, in the request's language; an unknown code shows as is.
-    statuses = {value: str(label) for value, label in Ticket.Status.choices}
-    categories = {value: str(label) for value, label in Category.choices}
+    statuses = choice_labels(Ticket.Status.choices)
+    categories = choice_labels(Category.choices)
     return [
         ListRow(
             ticket=ticket,

@@ -43,7 +43,15 @@ from tickets.forms_work import (
     ResolveForm,
     TransferForm,
 )
-from tickets.models import Category, Queue, Quote, Ticket, TicketEvent, TicketQuerySet
+from tickets.models import (
+    Category,
+    Queue,
+    Quote,
+    Ticket,
+    TicketEvent,
+    TicketQuerySet,
+    choice_labels,
+)
 
 PAGE_SIZE = 25
 URGENT_ON_HOME = 15
@@ -110,16 +118,11 @@ ROW_FIELDS = (
 )
 
 
-def _labels(choices: list[tuple[Any, Any]]) -> dict[Any, str]:
-    """Code -> label in the request's language, once per page."""
-    return {value: str(label) for value, label in choices}
-
-
 def _rows(tickets: list[Ticket], now: datetime) -> list[Row]:
     # The labels once per list in the request's language, not `get_*_display` per row
     # (it rebuilds and hashes the choices on every call). An unknown code shows as is.
-    categories = _labels(Category.choices)
-    statuses = _labels(Ticket.Status.choices)
+    categories = choice_labels(Category.choices)
+    statuses = choice_labels(Ticket.Status.choices)
     rows = []
     for ticket in tickets:
         assignee = ticket.assigned_to
@@ -307,7 +310,7 @@ def _render_ticket(
         by_event[attachment.event_id].append(attachment)
     # Labels once per page, not `get_*_display` per row: each call rebuilds and hashes
     # the field's (translated) choices. An unknown code shows as is, as there.
-    kinds = _labels(TicketEvent.Kind.choices)
+    kinds = choice_labels(TicketEvent.Kind.choices)
     for event in events:
         event.files = by_event.get(event.pk, [])
         event.headline = _headline(event, kinds)
@@ -318,9 +321,9 @@ def _render_ticket(
         .only(*HISTORY_FIELDS)
         .order_by("-created_at")[:HISTORY_SHOWN]
     )
-    categories = _labels(Category.choices)
-    statuses = _labels(Ticket.Status.choices)
-    resolutions = _labels(Ticket.Resolution.choices)
+    categories = choice_labels(Category.choices)
+    statuses = choice_labels(Ticket.Status.choices)
+    resolutions = choice_labels(Ticket.Resolution.choices)
     for earlier in history:
         earlier.category_label = categories.get(earlier.category, earlier.category)
         earlier.status_label = statuses.get(earlier.status, earlier.status)
