@@ -158,19 +158,21 @@ def recipient_name(user: User) -> str:
     return user.get_full_name() or user.get_username()
 
 
-def send_templated(template: str, recipients: list[User], context: dict) -> int:
-    """Render `tickets/email/<template>-{subject,body}.{txt,html}` once, then send one
+def send_templated(
+    template: str, recipients: list[User], context: dict, *, directory: str = "tickets/email"
+) -> int:
+    """Render `<directory>/<template>-{subject,body}.{txt,html}` once, then send one
     e-mail per recipient (no one sees another's address), greeted by name. Returns the
-    number sent.
+    number sent. Other apps' e-mails pass their own `directory` (`devices/email`).
 
     Rendering once instead of once per recipient: a ticket arriving at a provider with
     six technicians used to render seven times the same e-mail in the worker."""
     if not recipients:
         return 0
     ctx = {**context, "recipient_name": NAME_SLOT}
-    subject = " ".join(render_to_string(f"tickets/email/{template}-subject.txt", ctx).split())
-    text = render_to_string(f"tickets/email/{template}-body.txt", ctx)
-    html = render_to_string(f"tickets/email/{template}-body.html", ctx)
+    subject = " ".join(render_to_string(f"{directory}/{template}-subject.txt", ctx).split())
+    text = render_to_string(f"{directory}/{template}-body.txt", ctx)
+    html = render_to_string(f"{directory}/{template}-body.html", ctx)
     messages = []
     for user in recipients:
         name = recipient_name(user)
