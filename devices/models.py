@@ -306,3 +306,47 @@ class Device(models.Model):
 def normalise_serial(serial: str) -> str:
     """Serials are compared as printed on the label: no surrounding space, upper case."""
     return (serial or "").strip().upper()
+
+
+class WarrantyReminder(models.Model):
+    """A shop was e-mailed that a terminal's warranty ends soon (see devices.reminders).
+
+    Written in the transaction that sends the e-mail: a failed send leaves no row, and
+    the next beat run tries again.
+    """
+
+    # No index of its own: the unique constraint below leads with the device.
+    device = models.ForeignKey(
+        Device,
+        on_delete=models.CASCADE,
+        db_index=False,
+        related_name="warranty_reminders",
+        verbose_name=_("device"),
+    )
+    # The end date the shop was told of: a warranty extended to a new end date gets a
+    # reminder of its own.
+    warranty_end = models.DateField(_("warranty end"))
+    # The shop that was told, still right if the terminal later moves to another shop.
+    merchant = models.ForeignKey(
+        Merchant,
+        on_delete=models.CASCADE,
+        related_name="warranty_reminders",
+        verbose_name=_("merchant"),
+    )
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("warranty reminder")
+        verbose_name_plural = _("warranty reminders")
+        constraints = [
+            # One reminder per terminal and end date. Its index serves the "not yet
+            # reminded" test of reminders.due_devices (device, warranty_end); and should
+            # two runs ever claim the same terminal, the second insert fails before its
+            # e-mail goes out.
+            models.UniqueConstraint(
+                fields=["device", "warranty_end"], name="warranty_reminder_once_per_end"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device} · {self.warranty_end.isoformat()}"
