@@ -200,7 +200,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = (Queue("celery"), Queue("email"))
-CELERY_TASK_ROUTES = {"tickets.tasks.send_event_email": {"queue": "email"}}
+CELERY_TASK_ROUTES = {
+    "tickets.tasks.send_event_email": {"queue": "email"},
+    "devices.tasks.send_warranty_reminders": {"queue": "email"},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Tickets filed while the broker was down are routed once it is back.
@@ -218,11 +221,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "tickets.tasks.close_stale_resolved",
         "schedule": timedelta(minutes=30),
     },
+    # Shops hear once, WARRANTY_REMINDER_DAYS ahead, that a terminal's warranty ends.
+    "send-warranty-reminders": {
+        "task": "devices.tasks.send_warranty_reminders",
+        "schedule": timedelta(days=1),
+    },
 }
 # A ticket still `new` this long after filing is enqueued again by the sweeper ...
 ROUTING_GRACE_SECONDS = env_int("ROUTING_GRACE_SECONDS", 60)
 # ... at most this many times; then it is flagged for an admin, never retried forever.
 ROUTING_MAX_ATTEMPTS = env_int("ROUTING_MAX_ATTEMPTS", 5)
+# Days before a terminal's warranty ends that its shop is e-mailed about it.
+WARRANTY_REMINDER_DAYS = env_int("WARRANTY_REMINDER_DAYS", 30)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,124 @@
+"""Warranty-expiry reminders: each shop is e-mailed once, some days before a terminal's
+warranty ends, which terminals and what changes after that date.
+
+Run daily by beat (`devices.tasks.send_warranty_reminders`). A terminal is due while its
+warranty end lies between today and today + WARRANTY_REMINDER_DAYS, so a missed day is
+caught up the next, and an end already past is never reminded of.
+
+Once only, even with two runs at the same time: each shop is handled in its own
+transaction that locks the shop's row, looks again for its due terminals, records a
+`WarrantyReminder` for each and sends the e-mail. A second run skips a shop that is
+being handled and, once the first has committed, finds nothing left to send. A send
+that fails rolls the records back, and the next run tries again. (Only a worker that
+dies between the mail server's acceptance and the commit would send one twice.)
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from devices.models import Device, Merchant, WarrantyReminder
+
+if TYPE_CHECKING:
+    from portal.models import User
+
+logger = logging.getLogger(__name__)
+
+# A retired or replaced terminal is out of the shop: its warranty is no one's concern.
+REMINDED_STATUSES = (Device.Status.ACTIVE, Device.Status.IN_REPAIR)
+
+
+def due_devices(today: date) -> QuerySet[Device]:
+    """Terminals whose warranty ends within the reminder window and that have had no
+    reminder for that end date."""
+    last = today + timedelta(days=settings.WARRANTY_REMINDER_DAYS)
+    reminded = WarrantyReminder.objects.filter(
+        device=OuterRef("pk"), warranty_end=OuterRef("warranty_end")
+    )
+    return Device.objects.filter(
+        warranty_end__range=(today, last),
+        warranty_void=False,
+        status__in=REMINDED_STATUSES,
+    ).filter(~Exists(reminded))
+
+
+def shop_recipients(merchant: Merchant) -> list[User]:
+    from portal.models import User
+
+    return list(
+        User.objects.filter(is_active=True, membership__merchant=merchant)
+        .exclude(email="")
+        .order_by("pk")
+    )
+
+
+def send_warranty_reminders(*, today: date | None = None) -> int:
+    """E-mail each shop about its terminals whose warranty ends soon. Returns the number
+    of e-mails sent."""
+    if today is None:
+        today = timezone.localdate()
+    merchant_ids = sorted(set(due_devices(today).values_list("merchant_id", flat=True)))
+    sent = 0
+    for merchant_id in merchant_ids:
+        try:
+            sent += remind_shop(merchant_id, today=today)
+        except OSError:
+            # A refused address or a mail server gone away (smtplib's errors are
+            # OSErrors): the shop's records were rolled back, the next run tries
+            # again; the other shops still hear today.
+            logger.exception("warranty reminder to merchant %s failed", merchant_id)
+    return sent
+
+
+def remind_shop(merchant_id: int, *, today: date) -> int:
+    """Record and send one shop's reminder. Returns the number of e-mails sent."""
+    from tickets.notifications import absolute, send_templated
+
+    with transaction.atomic():
+        # NO KEY: a ticket or terminal filed for the shop meanwhile (a foreign key to
+        # this row) need not wait for the mail server. SKIP LOCKED: another run is
+        # handling this shop; what it leaves unsent, the next run finds.
+        merchant = (
+            Merchant.objects.select_for_update(no_key=True, skip_locked=True)
+            .filter(pk=merchant_id)
+            .first()
+        )
+        if merchant is None:
+            return 0
+        # Read after the lock: a run that handled the shop meanwhile has committed its
+        # records, and they are seen here.
+        devices = list(
+            due_devices(today)
+            .filter(merchant=merchant)
+            .select_related("model__brand", "provider")
+            .order_by("warranty_end", "brand__name", "model__name", "serial_number")
+        )
+        recipients = shop_recipients(merchant)
+        if not devices or not recipients:
+            # Nobody to tell yet: nothing is recorded, so a member added later in the
+            # window still hears of it.
+            return 0
+        WarrantyReminder.objects.bulk_create(
+            WarrantyReminder(device=device, warranty_end=device.warranty_end, merchant=merchant)
+            for device in devices
+        )
+        context = {
+            "merchant": merchant,
+            "terminals": [(device, absolute(device.get_absolute_url())) for device in devices],
+            "first_end": devices[0].warranty_end,
+            "link": absolute(reverse("devices:list")),
+            "site_url": settings.SITE_URL,
+        }
+        # No per-user language yet: the site's language, whatever the worker had active.
+        with translation.override(settings.LANGUAGE_CODE):
+            return send_templated(
+                "warranty_reminder", recipients, context, directory="devices/email"
+            )
