@@ -6,16 +6,20 @@ from itertools import groupby
 
 import filetype
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Div, Fieldset, Layout, Submit
+from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q, QuerySet
+from django.forms.models import construct_instance
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from devices import importer
 from devices.models import Device, DeviceModel, Provider, normalise_serial
+from devices.services import merchant_saved
+from devices.warranty import WarrantySource
+from tickets.pci import refuse_card_number
 
 # Proof of purchase: what a receipt or an invoice is, recognised by its first bytes.
 PROOF_MIME_TYPES = {
@@ -124,13 +128,13 @@ class DeviceForm(DeviceChecks, forms.ModelForm):
 
     class Meta:
         model = Device
+        # No warranty end and no void: the merchant claims a warranty by its purchase
+        # date and proof; only the provider or an admin sets, extends or voids it
+        # (devices.services). A crafted POST with those fields changes nothing.
         fields = [
             "model",
             "serial_number",
             "purchase_date",
-            "warranty_end",
-            "warranty_void",
-            "warranty_void_reason",
             "provider",
             "acquirer",
             "status",
@@ -139,11 +143,12 @@ class DeviceForm(DeviceChecks, forms.ModelForm):
         ]
         widgets = {
             "purchase_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "warranty_end": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
         help_texts = {
             "serial_number": _("As printed on the label (S/N). Spaces around it are ignored."),
-            "warranty_void_reason": _("Required when the warranty is void, e.g. liquid damage."),
+            "purchase_date": _(
+                "The date on the receipt. The warranty runs from it; your provider verifies it."
+            ),
             "proof_of_purchase": _("A PDF or a photo of the receipt or invoice."),
         }
 
@@ -160,17 +165,7 @@ class DeviceForm(DeviceChecks, forms.ModelForm):
         self.helper = FormHelper(self)
         self.helper.layout = Layout(
             Fieldset(_("Terminal"), "model", "serial_number", "status", "location"),
-            Fieldset(
-                _("Warranty"),
-                Div(
-                    Div("purchase_date", css_class="col-12 col-sm-6"),
-                    Div("warranty_end", css_class="col-12 col-sm-6"),
-                    css_class="row",
-                ),
-                "warranty_void",
-                "warranty_void_reason",
-                "proof_of_purchase",
-            ),
+            Fieldset(_("Warranty"), "purchase_date", "proof_of_purchase"),
             Fieldset(_("Who services it"), "provider", "acquirer"),
         )
         self.helper.add_input(Submit("save", _("Save terminal")))
@@ -192,21 +187,17 @@ class DeviceForm(DeviceChecks, forms.ModelForm):
     def clean(self) -> dict[str, object]:
         cleaned = super().clean()
         self.check_serial_free(cleaned)
-        purchase_date = cleaned.get("purchase_date")
-        warranty_end = cleaned.get("warranty_end")
-        if purchase_date and warranty_end and warranty_end < purchase_date:
-            self.add_error(
-                "warranty_end",
-                forms.ValidationError(
-                    _("The warranty cannot end before the purchase date."), code="before_purchase"
-                ),
-            )
-        if cleaned.get("warranty_void") and not (cleaned.get("warranty_void_reason") or "").strip():
-            self.add_error(
-                "warranty_void_reason",
-                forms.ValidationError(_("Say why the warranty is void."), code="required"),
-            )
         return cleaned
+
+    def _post_clean(self) -> None:
+        # The warranty end follows from the claim before the model's own checks run: the
+        # old end before a corrected purchase date would otherwise be refused.
+        try:
+            construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
+        except forms.ValidationError as error:
+            self._update_errors(error)
+        merchant_saved(self.instance, self.changed_data, creating=self.instance._state.adding)
+        super()._post_clean()
 
 
 class ImportUploadForm(forms.Form):
@@ -231,3 +222,85 @@ class ImportUploadForm(forms.Form):
             return importer.decode(upload.read(importer.MAX_BYTES + 1))
         except importer.CsvRejected as exc:
             raise forms.ValidationError(str(exc), code="rejected") from exc
+
+
+# Warranty: the provider's side, and the merchant's proof on a ticket ----------------------
+
+
+def _date_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class WarrantyVerifyForm(forms.Form):
+    """A technician vouches for the claim, correcting or extending the end if needed."""
+
+    warranty_end = forms.DateField(
+        label=_("Warranty end"),
+        widget=_date_input(),
+        help_text=_("As the proof or your records show it; correct or extend it here."),
+    )
+    source = forms.ChoiceField(
+        label=_("Checked against"),
+        choices=[
+            (WarrantySource.PROOF, WarrantySource.PROOF.label),
+            (WarrantySource.RECORDS, WarrantySource.RECORDS.label),
+            (WarrantySource.REGISTER, WarrantySource.REGISTER.label),
+        ],
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=200, validators=[refuse_card_number]
+    )
+
+
+class WarrantyRejectForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why the claim does not hold (the merchant reads this)"),
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        validators=[refuse_card_number],
+        help_text=_("E.g. the receipt is dated 2023-04-02, or it is for another terminal."),
+    )
+
+
+class WarrantySetForm(forms.Form):
+    """The provider's own record of a terminal's warranty: end date and void."""
+
+    warranty_end = forms.DateField(label=_("Warranty end"), required=False, widget=_date_input())
+    void = forms.BooleanField(label=_("Warranty void"), required=False)
+    void_reason = forms.CharField(
+        label=_("Why it is void"),
+        required=False,
+        max_length=200,
+        validators=[refuse_card_number],
+        help_text=_("Required when void, e.g. liquid damage, opened by a third party."),
+    )
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean()
+        if cleaned.get("void") and not (cleaned.get("void_reason") or "").strip():
+            self.add_error("void_reason", _("Say why the warranty is void."))
+        return cleaned
+
+
+class ProofForm(forms.Form):
+    """The merchant sends the proof of purchase from the ticket page."""
+
+    proof = forms.FileField(
+        label=_("Proof of purchase"),
+        help_text=_("A photo or PDF of the receipt or invoice, at most 10 MB."),
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/*"}),
+    )
+    purchase_date = forms.DateField(
+        label=_("Date on the receipt"), required=False, widget=_date_input()
+    )
+
+    def clean_proof(self) -> UploadedFile:
+        return check_proof_upload(self.cleaned_data["proof"])
+
+    def clean_purchase_date(self):  # noqa: ANN201 - date | None
+        purchase_date = self.cleaned_data.get("purchase_date")
+        if purchase_date and purchase_date > timezone.localdate():
+            raise forms.ValidationError(
+                _("The purchase date cannot be in the future."), code="future"
+            )
+        return purchase_date

@@ -9,8 +9,17 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
-from devices.warranty import WarrantyStatus, add_months, warranty_status
+from devices.warranty import (
+    WarrantyCheck,
+    WarrantySource,
+    WarrantyStatus,
+    add_months,
+    warranty_label,
+    warranty_status,
+)
+from tickets.pci import refuse_card_number
 
 
 class Provider(models.Model):
@@ -25,13 +34,26 @@ class Provider(models.Model):
     # Only these acquire card payments, and so handle payment disputes.
     ACQUIRER_KINDS = (Kind.BANK, Kind.PAYMENT_INSTITUTION)
 
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(_("name"), max_length=120, validators=[refuse_card_number])
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
-    hotline = models.CharField(_("hotline"), max_length=40, blank=True)
+    hotline = models.CharField(
+        _("hotline"), max_length=40, blank=True, validators=[refuse_card_number]
+    )
     support_24h = models.BooleanField(_("24-hour support"), default=False)
     website = models.URLField(_("website"), blank=True)
+    warranty_months = models.PositiveSmallIntegerField(
+        _("contract warranty (months)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The warranty this provider's contract gives its terminals. "
+            "Empty: each model's own default warranty."
+        ),
+    )
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    history = HistoricalRecords(excluded_fields=["created_at"])
 
     class Meta:
         verbose_name = _("provider")
@@ -48,10 +70,14 @@ class Provider(models.Model):
 class Merchant(models.Model):
     """A shop (or chain) that owns terminals and files faults."""
 
-    name = models.CharField(_("name"), max_length=160)
-    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
-    city = models.CharField(_("city"), max_length=80, blank=True)
-    address = models.CharField(_("address"), max_length=255, blank=True)
+    name = models.CharField(_("name"), max_length=160, validators=[refuse_card_number])
+    contact_phone = models.CharField(
+        _("contact phone"), max_length=40, blank=True, validators=[refuse_card_number]
+    )
+    city = models.CharField(_("city"), max_length=80, blank=True, validators=[refuse_card_number])
+    address = models.CharField(
+        _("address"), max_length=255, blank=True, validators=[refuse_card_number]
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         through="Membership",
@@ -116,11 +142,12 @@ class Membership(models.Model):
 
 
 class Brand(models.Model):
-    name = models.CharField(_("name"), max_length=80)
+    name = models.CharField(_("name"), max_length=80, validators=[refuse_card_number])
     support_note = models.CharField(
         _("support note"),
         max_length=200,
         blank=True,
+        validators=[refuse_card_number],
         help_text=_("E.g. 24-hour phone support, or send to a local authorised repair centre."),
     )
 
@@ -140,10 +167,12 @@ class DeviceModel(models.Model):
     brand = models.ForeignKey(
         Brand, on_delete=models.PROTECT, related_name="models", verbose_name=_("brand")
     )
-    name = models.CharField(_("model name"), max_length=80)
+    name = models.CharField(_("model name"), max_length=80, validators=[refuse_card_number])
     default_warranty_months = models.PositiveSmallIntegerField(
         _("default warranty (months)"), default=12
     )
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("device model")
@@ -161,15 +190,19 @@ class DeviceModel(models.Model):
 
 class DeviceQuerySet(models.QuerySet):
     def visible_to(self, user) -> DeviceQuerySet:  # noqa: ANN001
-        """Devices `user` may see: a merchant's own; staff all; anyone else none."""
+        """Devices `user` may see: a merchant's own; a technician those its provider
+        services; staff all; anyone else none."""
         if not user.is_authenticated:
             return self.none()
         if user.is_staff:
             return self.all()
         merchant = user.merchant
-        if merchant is None:
-            return self.none()
-        return self.filter(merchant=merchant)
+        if merchant is not None:
+            return self.filter(merchant=merchant)
+        provider = user.provider
+        if provider is not None:
+            return self.filter(provider=provider)
+        return self.none()
 
 
 def proof_upload_to(instance: Device, filename: str) -> str:
@@ -214,7 +247,9 @@ class Device(models.Model):
     brand = models.ForeignKey(
         Brand, on_delete=models.PROTECT, related_name="devices", editable=False
     )
-    serial_number = models.CharField(_("serial number"), max_length=64)
+    serial_number = models.CharField(
+        _("serial number"), max_length=64, validators=[refuse_card_number]
+    )
     purchase_date = models.DateField(_("purchase date"), null=True, blank=True)
     warranty_end = models.DateField(
         _("warranty end"),
@@ -224,13 +259,58 @@ class Device(models.Model):
     )
     warranty_void = models.BooleanField(_("warranty voided"), default=False)
     warranty_void_reason = models.CharField(
-        _("reason the warranty is void"), max_length=200, blank=True
+        _("reason the warranty is void"),
+        max_length=200,
+        blank=True,
+        validators=[refuse_card_number],
+    )
+    warranty_voided_on = models.DateField(
+        _("warranty voided on"),
+        null=True,
+        blank=True,
+        help_text=_("Left empty when the warranty is voided, it is that day."),
+    )
+    # Who pays must not be up to the person who benefits: the merchant's dates are a
+    # claim until the provider (a technician, its register) or an admin checks them.
+    warranty_check = models.CharField(
+        _("warranty check"),
+        max_length=10,
+        choices=WarrantyCheck.choices,
+        default=WarrantyCheck.CLAIMED,
+    )
+    warranty_checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("warranty checked by"),
+    )
+    warranty_checked_at = models.DateTimeField(_("warranty checked"), null=True, blank=True)
+    warranty_source = models.CharField(
+        _("checked against"), max_length=10, choices=WarrantySource.choices, blank=True
+    )
+    warranty_check_note = models.CharField(
+        _("check note"),
+        max_length=200,
+        blank=True,
+        help_text=_("Why a claim was rejected, or what was checked."),
+        validators=[refuse_card_number],
+    )
+    # The last time the merchant changed a field the warranty rests on: a ticket filed
+    # soon after carries a visible flag for the technician.
+    merchant_changed_warranty_at = models.DateTimeField(
+        _("merchant changed warranty fields"), null=True, blank=True, editable=False
     )
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
     )
     location = models.CharField(
-        _("location"), max_length=120, blank=True, help_text=_("E.g. front counter, till 2.")
+        _("location"),
+        max_length=120,
+        blank=True,
+        help_text=_("E.g. front counter, till 2."),
+        validators=[refuse_card_number],
     )
     proof_of_purchase = models.FileField(
         _("proof of purchase"), upload_to=proof_upload_to, null=True, blank=True
@@ -239,6 +319,9 @@ class Device(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = DeviceQuerySet.as_manager()
+    # Every change to the fields who-pays rests on, with who made it (technicians read
+    # it on the terminal's page; admins in the admin's history).
+    history = HistoricalRecords(excluded_fields=["created_at", "updated_at", "proof_of_purchase"])
 
     class Meta:
         verbose_name = _("device")
@@ -256,6 +339,11 @@ class Device(models.Model):
                 condition=Q(warranty_void=False) | ~Q(warranty_void_reason=""),
                 name="device_void_warranty_has_reason",
                 violation_error_message=_("Say why the warranty is void."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(warranty_check=WarrantyCheck.VERIFIED)
+                | Q(warranty_checked_at__isnull=False),
+                name="device_verified_warranty_has_time",
             ),
             models.CheckConstraint(
                 condition=(
@@ -283,18 +371,41 @@ class Device(models.Model):
             # The documented default (see the field's help text), not a silent rewrite:
             # an entered end date is always kept.
             self.warranty_end = self.default_warranty_end()
+        if self.warranty_void and self.warranty_voided_on is None:
+            # As the help text says; "void since" is never a blank on the labels.
+            self.warranty_voided_on = timezone.localdate()
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("devices:detail", args=[self.pk])
 
     def default_warranty_end(self) -> date | None:
+        """The purchase date plus the provider's contract months, else the model's."""
         if self.purchase_date is None or self.model_id is None:
             return None
-        return add_months(self.purchase_date, self.model.default_warranty_months)
+        months = None
+        if self.provider_id is not None:
+            months = self.provider.warranty_months
+        if months is None:
+            months = self.model.default_warranty_months
+        return add_months(self.purchase_date, months)
 
     def warranty_status(self, on: date | None = None) -> WarrantyStatus:
         return warranty_status(self, on=on)
+
+    def warranty_label(self, on: date | None = None) -> str:
+        return warranty_label(
+            self.warranty_status(on),
+            end=self.warranty_end,
+            voided_on=self.warranty_voided_on,
+            void_reason=self.warranty_void_reason,
+            check=self.warranty_check,
+            check_note=self.warranty_check_note,
+        )
+
+    @property
+    def warranty_verified(self) -> bool:
+        return self.warranty_check == WarrantyCheck.VERIFIED
 
     @property
     def warranty_days_left(self) -> int | None:

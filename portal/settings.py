@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "axes",
+    "simple_history",
     "portal",
     "devices",
     "tickets",
@@ -49,6 +50,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Who made each change kept in a history (warranty fields, providers, queues, rules).
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Last, as django-axes asks: it turns a lockout into its own response.
@@ -233,6 +236,9 @@ ROUTING_GRACE_SECONDS = env_int("ROUTING_GRACE_SECONDS", 60)
 ROUTING_MAX_ATTEMPTS = env_int("ROUTING_MAX_ATTEMPTS", 5)
 # Days before a terminal's warranty ends that its shop is e-mailed about it.
 WARRANTY_REMINDER_DAYS = env_int("WARRANTY_REMINDER_DAYS", 30)
+# A ticket filed this many days after the merchant changed the terminal's warranty
+# fields carries a flag on the technician's pages.
+WARRANTY_EDIT_FLAG_DAYS = env_int("WARRANTY_EDIT_FLAG_DAYS", 30)
 
 LOGGING = {
     "version": 1,

@@ -8,8 +8,10 @@ import factory
 from django.utils import timezone
 
 from devices.models import Brand, Device, DeviceModel, Membership, Merchant, Provider
+from devices.warranty import WarrantyCheck, WarrantySource
 from portal.models import User
 from tickets.models import Category, Ticket
+from tickets.services import warranty_at_filing
 
 PASSWORD = "posdesk-test-pw"
 
@@ -68,6 +70,10 @@ class DeviceFactory(factory.django.DjangoModelFactory):
     serial_number = factory.Sequence(lambda n: f"SN{n:08d}")
     purchase_date = factory.LazyFunction(lambda: date.today() - timedelta(days=100))
     warranty_end = factory.LazyFunction(lambda: date.today() + timedelta(days=265))
+    # A terminal the provider already vouches for; claims are made on purpose in tests.
+    warranty_check = WarrantyCheck.VERIFIED
+    warranty_checked_at = factory.LazyFunction(timezone.now)
+    warranty_source = WarrantySource.RECORDS
     location = "Front counter"
 
 
@@ -86,9 +92,19 @@ class TicketFactory(factory.django.DjangoModelFactory):
     priority = 1
     description = "The screen stays dark."
     callback_phone = "+86 138 0000 0000"
-    warranty_status = factory.LazyAttribute(lambda t: t.device.warranty_status())
-    warranty_end = factory.LazyAttribute(lambda t: t.device.warranty_end)
     created_at = factory.LazyFunction(timezone.now)
+
+    class Params:
+        # The same copy of the terminal's warranty that filing makes.
+        warranty_copy = factory.LazyAttribute(lambda t: warranty_at_filing(t.device, t.created_at))
+
+    warranty_status = factory.LazyAttribute(lambda t: t.warranty_copy["warranty_status"])
+    warranty_end = factory.LazyAttribute(lambda t: t.warranty_copy["warranty_end"])
+    warranty_voided_on = factory.LazyAttribute(lambda t: t.warranty_copy["warranty_voided_on"])
+    warranty_void_reason = factory.LazyAttribute(lambda t: t.warranty_copy["warranty_void_reason"])
+    warranty_check = factory.LazyAttribute(lambda t: t.warranty_copy["warranty_check"])
+    warranty_check_note = factory.LazyAttribute(lambda t: t.warranty_copy["warranty_check_note"])
+    warranty_edited_at = factory.LazyAttribute(lambda t: t.warranty_copy["warranty_edited_at"])
 
 
 def member_of(

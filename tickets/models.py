@@ -11,8 +11,10 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
-from devices.warranty import WarrantyStatus
+from devices.warranty import WarrantyCheck, WarrantyStatus, warranty_label
+from tickets.pci import refuse_card_number
 
 
 class Category(models.TextChoices):
@@ -101,7 +103,7 @@ class Queue(models.Model):
         help_text=_("Empty for the platform triage queue."),
     )
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(_("name"), max_length=120, validators=[refuse_card_number])
     active = models.BooleanField(_("active"), default=True)
     # SLA targets in minutes, per priority.
     first_response_p1 = models.PositiveIntegerField(_("first response P1 (min)"), default=60)
@@ -110,6 +112,9 @@ class Queue(models.Model):
     resolution_p1 = models.PositiveIntegerField(_("resolution P1 (min)"), default=8 * 60)
     resolution_p2 = models.PositiveIntegerField(_("resolution P2 (min)"), default=24 * 60)
     resolution_p3 = models.PositiveIntegerField(_("resolution P3 (min)"), default=72 * 60)
+
+    # Admin changes to queues and their SLA targets, with who made them.
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("queue")
@@ -147,7 +152,7 @@ class RoutingRule(models.Model):
         PLATFORM = "platform", _("The platform")
 
     order = models.PositiveIntegerField(_("order"), default=100)
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(_("name"), max_length=120, validators=[refuse_card_number])
     category = models.CharField(
         _("category"),
         max_length=16,
@@ -182,6 +187,8 @@ class RoutingRule(models.Model):
         help_text=_("Empty: decided in the target queue."),
     )
     active = models.BooleanField(_("active"), default=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("routing rule")
@@ -358,19 +365,42 @@ class Ticket(models.Model):
     submission_token = models.UUIDField(default=_new_submission_token, editable=False)
 
     category = models.CharField(_("kind of fault"), max_length=16, choices=Category.choices)
-    symptom = models.CharField(_("symptom"), max_length=32)
-    error_code = models.CharField(_("error code on the screen"), max_length=32, blank=True)
+    symptom = models.CharField(_("symptom"), max_length=32, validators=[refuse_card_number])
+    error_code = models.CharField(
+        _("error code on the screen"), max_length=32, blank=True, validators=[refuse_card_number]
+    )
     can_take_payments = models.CharField(
         _("can you still take payments?"), max_length=10, choices=Payments.choices
     )
     priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices)
-    checks_tried = models.JSONField(_("checks already tried"), default=list, blank=True)
-    description = models.TextField(_("what happens"))
-    callback_phone = models.CharField(_("callback phone"), max_length=40)
+    checks_tried = models.JSONField(
+        _("checks already tried"), default=list, blank=True, validators=[refuse_card_number]
+    )
+    description = models.TextField(_("what happens"), validators=[refuse_card_number])
+    callback_phone = models.CharField(
+        _("callback phone"), max_length=40, validators=[refuse_card_number]
+    )
     warranty_status = models.CharField(
         _("warranty at filing"), max_length=8, choices=WarrantyStatus.choices
     )
     warranty_end = models.DateField(_("warranty end at filing"), null=True, blank=True)
+    warranty_voided_on = models.DateField(_("warranty void since"), null=True, blank=True)
+    warranty_void_reason = models.CharField(
+        _("why the warranty is void"), max_length=200, blank=True, validators=[refuse_card_number]
+    )
+    # Claimed, verified or rejected: copied from the terminal at filing, then settled on
+    # the ticket by the provider's technician. Free work waits while it is claimed.
+    warranty_check = models.CharField(
+        _("warranty check"), max_length=10, choices=WarrantyCheck.choices, blank=True
+    )
+    warranty_check_note = models.CharField(
+        _("warranty check note"), max_length=200, blank=True, validators=[refuse_card_number]
+    )
+    # When the merchant last changed the terminal's warranty fields, if within
+    # WARRANTY_EDIT_FLAG_DAYS before filing: the technician sees a flag.
+    warranty_edited_at = models.DateTimeField(
+        _("warranty fields changed by the merchant"), null=True, blank=True
+    )
 
     # Transaction faults only. Never a full card number: the last four digits at most.
     txn_time = models.DateTimeField(_("transaction time"), null=True, blank=True)
@@ -378,8 +408,12 @@ class Ticket(models.Model):
         _("amount (CNY)"), max_digits=12, decimal_places=2, null=True, blank=True
     )
     card_last4 = models.CharField(_("card's last four digits"), max_length=4, blank=True)
-    txn_response_code = models.CharField(_("terminal response code"), max_length=16, blank=True)
-    txn_reference = models.CharField(_("trace / reference number"), max_length=40, blank=True)
+    txn_response_code = models.CharField(
+        _("terminal response code"), max_length=16, blank=True, validators=[refuse_card_number]
+    )
+    txn_reference = models.CharField(
+        _("trace / reference number"), max_length=40, blank=True, validators=[refuse_card_number]
+    )
 
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.NEW
@@ -419,19 +453,27 @@ class Ticket(models.Model):
     first_response_breached_at = models.DateTimeField(null=True, blank=True)
     resolution_breached_at = models.DateTimeField(null=True, blank=True)
 
-    loaner_serial = models.CharField(_("loaner serial"), max_length=64, blank=True)
+    loaner_serial = models.CharField(
+        _("loaner serial"), max_length=64, blank=True, validators=[refuse_card_number]
+    )
     loaner_issued_at = models.DateTimeField(_("loaner issued"), null=True, blank=True)
     loaner_returned_at = models.DateTimeField(_("loaner returned"), null=True, blank=True)
 
     resolution_code = models.CharField(
         _("resolution"), max_length=20, choices=Resolution.choices, blank=True
     )
-    resolution_note = models.TextField(_("resolution note"), blank=True)
+    resolution_note = models.TextField(
+        _("resolution note"), blank=True, validators=[refuse_card_number]
+    )
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
-    cancel_reason = models.CharField(_("cancel reason"), max_length=200, blank=True)
+    cancel_reason = models.CharField(
+        _("cancel reason"), max_length=200, blank=True, validators=[refuse_card_number]
+    )
     rating = models.PositiveSmallIntegerField(_("satisfaction (1–5)"), null=True, blank=True)
-    rating_comment = models.TextField(_("rating comment"), blank=True)
+    rating_comment = models.TextField(
+        _("rating comment"), blank=True, validators=[refuse_card_number]
+    )
 
     created_at = models.DateTimeField(_("filed"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -511,6 +553,25 @@ class Ticket(models.Model):
     def symptom_label(self) -> str:
         return symptom_label(self.category, self.symptom)
 
+    def warranty_label(self) -> str:
+        """The warranty as it stood at filing (or as the provider settled it since)."""
+        return warranty_label(
+            self.warranty_status,
+            end=self.warranty_end,
+            voided_on=self.warranty_voided_on,
+            void_reason=self.warranty_void_reason,
+            check=self.warranty_check,
+            check_note=self.warranty_check_note,
+        )
+
+    @property
+    def warranty_to_verify(self) -> bool:
+        """A claimed in-warranty repair: free work waits until the provider verifies it."""
+        return (
+            self.warranty_check == WarrantyCheck.CLAIMED
+            and self.warranty_status != WarrantyStatus.OUT
+        )
+
     def checks_tried_texts(self) -> list[str]:
         """The first-line checks the merchant ticked, in the words they were shown."""
         if not self.checks_tried:
@@ -576,6 +637,11 @@ class TicketEvent(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
         RATED = "rated", _("Rated")
         SLA_BREACHED = "sla_breached", _("SLA breached")
+        WARRANTY_VERIFIED = "warranty_verified", _("Warranty verified")
+        WARRANTY_REJECTED = "warranty_rejected", _("Warranty claim rejected")
+        PROOF_ADDED = "proof_added", _("Proof of purchase added")
+        CANCELLED_BY_ADMIN = "admin_cancelled", _("Cancelled by PosDesk")
+        DUPLICATE = "duplicate", _("Closed as a duplicate")
 
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")
@@ -590,7 +656,17 @@ class TicketEvent(models.Model):
         verbose_name=_("by"),
     )
     public = models.BooleanField(_("shown to the merchant"), default=True)
-    body = models.TextField(_("text"), blank=True)
+    # Whose queue the ticket was in when this happened. An internal event is read only
+    # by that provider's technicians: a transfer never hands over the old one's notes.
+    provider = models.ForeignKey(
+        "devices.Provider",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("provider"),
+    )
+    body = models.TextField(_("text"), blank=True, validators=[refuse_card_number])
     data = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
 
@@ -637,7 +713,9 @@ class Attachment(models.Model):
         TicketEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
     )
     file = models.FileField(_("file"), upload_to=attachment_upload_to)
-    original_name = models.CharField(_("file name"), max_length=200)
+    original_name = models.CharField(
+        _("file name"), max_length=200, validators=[refuse_card_number]
+    )
     content_type = models.CharField(_("type"), max_length=100)
     size = models.PositiveIntegerField(_("size (bytes)"))
     uploaded_by = models.ForeignKey(
@@ -668,8 +746,17 @@ class Quote(models.Model):
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, related_name="quotes", verbose_name=_("ticket")
     )
+    # The provider that priced it: after a transfer the new one needs its own quote.
+    provider = models.ForeignKey(
+        "devices.Provider",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("provider"),
+    )
     amount = models.DecimalField(_("amount (CNY)"), max_digits=10, decimal_places=2)
-    covers = models.TextField(_("what it covers"))
+    covers = models.TextField(_("what it covers"), validators=[refuse_card_number])
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
@@ -703,9 +790,9 @@ class SelfHelpCheck(models.Model):
     """A first-line check offered before a ticket is filed (editable in the admin)."""
 
     category = models.CharField(_("category"), max_length=16, choices=Category.choices)
-    code = models.SlugField(_("code"), max_length=40)
-    text = models.CharField(_("check"), max_length=200)
-    help_text = models.TextField(_("how to"), blank=True)
+    code = models.SlugField(_("code"), max_length=40, validators=[refuse_card_number])
+    text = models.CharField(_("check"), max_length=200, validators=[refuse_card_number])
+    help_text = models.TextField(_("how to"), blank=True, validators=[refuse_card_number])
     order = models.PositiveSmallIntegerField(_("order"), default=10)
     active = models.BooleanField(_("active"), default=True)
 

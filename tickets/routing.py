@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from devices.models import Device
 from devices.warranty import WarrantyStatus
+from tickets import events
 from tickets.models import (
     Category,
     Queue,
@@ -28,7 +29,6 @@ from tickets.models import (
     TicketEvent,
     priority_for,
 )
-from tickets.notifications import announce_event
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -163,15 +163,15 @@ def format_minutes(minutes: int) -> str:
 
 
 def warranty_phrase(ticket: Ticket) -> str:
-    end = formats.date_format(ticket.warranty_end, "Y-m-d") if ticket.warranty_end else ""
-    if ticket.warranty_status == WarrantyStatus.IN:
-        return _("In warranty until %(date)s") % {"date": end}
-    if ticket.warranty_status == WarrantyStatus.OUT:
-        filed_on = timezone.localdate(ticket.created_at)
-        if ticket.warranty_end and ticket.warranty_end < filed_on:
-            return _("Out of warranty since %(date)s") % {"date": end}
-        return _("Warranty void")
-    return _("Warranty unknown")
+    if ticket.warranty_status == WarrantyStatus.UNKNOWN:
+        # The explanation goes on to say who checks the proof of purchase.
+        return str(WarrantyStatus.UNKNOWN.label)
+    label = ticket.warranty_label()
+    if ticket.warranty_to_verify and ticket.warranty_status == WarrantyStatus.IN:
+        return _("%(label)s, as the merchant claims: the provider verifies it first") % {
+            "label": label
+        }
+    return label
 
 
 CATEGORY_PHRASES = {
@@ -230,16 +230,18 @@ def _lock(ticket_id: int) -> Ticket | None:
 def _apply(ticket: Ticket, decision: Decision, now: datetime) -> None:
     ticket.queue = decision.queue
     ticket.billable = decision.billable
+    if (
+        decision.billable is False
+        and decision.rule is not None
+        and decision.rule.warranty == WarrantyStatus.IN
+        and ticket.warranty_to_verify
+    ):
+        # Free because of a warranty the merchant claims: undecided until the provider
+        # verifies it (workflow.verify_warranty), and no repair work before that.
+        ticket.billable = None
     ticket.needs_admin = decision.needs_admin
     ticket.routing_note = decision.explanation
     ticket.set_sla_due(now)
-
-
-def _record(ticket: Ticket, kind: str, body: str, data: dict, actor: User | None = None) -> None:
-    event = TicketEvent.objects.create(
-        ticket=ticket, kind=kind, actor=actor, body=body, public=True, data=data
-    )
-    announce_event(event)
 
 
 def _event_data(decision: Decision) -> dict:
@@ -274,7 +276,9 @@ def route(ticket_id: int) -> Ticket | None:
         ticket.status = Ticket.Status.QUEUED
         ticket.routed_at = now
         ticket.save()
-        _record(ticket, TicketEvent.Kind.ROUTED, decision.explanation, _event_data(decision))
+        events.record(
+            ticket, TicketEvent.Kind.ROUTED, None, decision.explanation, data=_event_data(decision)
+        )
         return ticket
 
 
@@ -309,16 +313,15 @@ def reroute(ticket_id: int, actor: User) -> Ticket | None:
             ticket.needs_admin = decision.needs_admin
             ticket.routing_note = decision.explanation
             ticket.save()
-            event = TicketEvent.objects.create(
-                ticket=ticket,
-                kind=TicketEvent.Kind.NOTE,
-                actor=actor,
-                public=False,
-                body=_("Re-routed by an admin: the rules still name %(queue)s. %(why)s")
+            events.record(
+                ticket,
+                TicketEvent.Kind.NOTE,
+                actor,
+                _("Re-routed by an admin: the rules still name %(queue)s. %(why)s")
                 % {"queue": decision.queue.name, "why": decision.explanation},
+                public=False,
                 data=_event_data(decision),
             )
-            announce_event(event)
             return ticket
         if ticket.status == Ticket.Status.WAITING_MERCHANT and ticket.sla_paused_at:
             ticket.sla_paused_at = None
@@ -332,11 +335,11 @@ def reroute(ticket_id: int, actor: User) -> Ticket | None:
             "to_queue": decision.queue.pk,
             "to_queue_name": decision.queue.name,
         }
-        _record(
+        events.record(
             ticket,
             TicketEvent.Kind.TRANSFERRED,
+            actor,
             _("Re-routed by the PosDesk team. %(why)s") % {"why": decision.explanation},
-            data,
-            actor=actor,
+            data=data,
         )
         return ticket

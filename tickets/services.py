@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -22,7 +22,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets import workflow
+from devices.warranty import WarrantyStatus
+from tickets import events, workflow
 from tickets.models import (
     Attachment,
     SelfHelpSuccess,
@@ -30,7 +31,6 @@ from tickets.models import (
     TicketEvent,
     priority_for,
 )
-from tickets.notifications import announce_event
 from tickets.pci import contains_card_number
 from tickets.uploads import CheckedFile
 
@@ -106,15 +106,15 @@ def _give_up_if_exhausted(ticket_id: int, max_attempts: int) -> bool:
         ticket.routing_failed = True
         ticket.needs_admin = True
         ticket.save(update_fields=["routing_failed", "needs_admin", "updated_at"])
-        event = TicketEvent.objects.create(
-            ticket=ticket,
-            kind=TicketEvent.Kind.ROUTING_FAILED,
-            public=False,
-            body=_("Routing did not succeed after %(n)d attempts: an admin must route it.")
+        events.record(
+            ticket,
+            TicketEvent.Kind.ROUTING_FAILED,
+            None,
+            _("Routing did not succeed after %(n)d attempts: an admin must route it.")
             % {"n": ticket.route_attempts},
+            public=False,
             data={"attempts": ticket.route_attempts},
         )
-        announce_event(event)
         return True
 
 
@@ -148,7 +148,17 @@ def file_ticket(
     """
     if device.merchant_id != merchant.pk:
         raise FilingRefused("The terminal belongs to another merchant.")
-    free_text = (description, error_code, txn_response_code, txn_reference)
+    # Every text of the filing, also those a form checks: this is the last word before
+    # the row is written, whoever calls it (a form, an import, an API).
+    free_text = (
+        description,
+        callback_phone,
+        error_code,
+        symptom,
+        card_last4,
+        txn_response_code,
+        txn_reference,
+    )
     if any(contains_card_number(text) for text in free_text):
         raise FilingRefused("A full card number must never be stored.")
     token = submission_token or uuid.uuid4()
@@ -171,20 +181,19 @@ def file_ticket(
                 description=description.strip(),
                 callback_phone=callback_phone.strip(),
                 # Frozen now: later edits to the device do not rewrite this ticket's history.
-                warranty_status=device.warranty_status(),
-                warranty_end=device.warranty_end,
+                **warranty_at_filing(device, timezone.now()),
                 txn_time=txn_time,
                 txn_amount=txn_amount,
                 card_last4=card_last4,
                 txn_response_code=txn_response_code.strip(),
                 txn_reference=txn_reference.strip(),
             )
-            event = TicketEvent.objects.create(
-                ticket=ticket,
-                kind=TicketEvent.Kind.FILED,
-                actor=reporter,
-                public=True,
+            event = events.record(
+                ticket,
+                TicketEvent.Kind.FILED,
+                reporter,
                 data={"checks_tried": list(checks_tried), "priority": ticket.priority},
+                announce=False,
             )
             save_attachments(ticket=ticket, event=event, user=reporter, files=attachments)
             # No e-mail of its own: the shop's other members hear of the ticket when it
@@ -198,6 +207,22 @@ def file_ticket(
             raise
         return existing, False
     return ticket, True
+
+
+def warranty_at_filing(device: Device, now: datetime) -> dict[str, Any]:
+    """The ticket's copy of the terminal's warranty as it stands when it is filed."""
+    status = device.warranty_status(timezone.localdate(now))
+    edited = device.merchant_changed_warranty_at
+    recent = timedelta(days=settings.WARRANTY_EDIT_FLAG_DAYS)
+    return {
+        "warranty_status": status,
+        "warranty_end": device.warranty_end,
+        "warranty_voided_on": device.warranty_voided_on if device.warranty_void else None,
+        "warranty_void_reason": device.warranty_void_reason if device.warranty_void else "",
+        "warranty_check": "" if status == WarrantyStatus.UNKNOWN else device.warranty_check,
+        "warranty_check_note": device.warranty_check_note,
+        "warranty_edited_at": edited if edited and edited >= now - recent else None,
+    }
 
 
 def save_attachments(

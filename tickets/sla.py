@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from tickets import workflow
+from tickets import events, workflow
 from tickets.models import Ticket, TicketEvent, TicketQuerySet
 
 logger = logging.getLogger(__name__)
@@ -89,8 +89,7 @@ def _mark_one(pk: int, breach: Breach, now: datetime) -> int:
         due = getattr(ticket, breach.due_field)
         setattr(ticket, breach.marked_field, now)
         ticket.save(update_fields=[breach.marked_field])
-        # Through the workflow's one writer, so the event is announced like any other.
-        workflow._record(
+        events.record(
             ticket,
             TicketEvent.Kind.SLA_BREACHED,
             None,

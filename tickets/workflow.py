@@ -11,7 +11,7 @@ ticket's?) is checked by `role_for`, and views answer 404 when it is `None`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -20,14 +20,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from devices import services as device_services
+from devices.warranty import WarrantyCheck, WarrantyStatus
+from tickets import events
 from tickets.models import Queue, Quote, Ticket, TicketEvent
+from tickets.pci import CARD_NUMBER_MESSAGE, contains_card_number
 
 if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
+
     from portal.models import User
 
 S = Ticket.Status
 MERCHANT = "merchant"
 TECHNICIAN = "technician"
+ADMIN = "admin"
 SYSTEM = "system"
 
 OPEN = frozenset({S.QUEUED, S.IN_PROGRESS, S.WAITING_MERCHANT})
@@ -71,6 +78,13 @@ ACTIONS: dict[str, Action] = {
         frozenset({S.QUEUED, S.IN_PROGRESS}),
         S.RESOLVED,
     ),
+    # The warranty claim, settled by the terminal's provider (see allowed_actions).
+    "warranty_verify": Action(
+        gettext_lazy("Verify the warranty"), frozenset({TECHNICIAN}), OPEN, None
+    ),
+    "warranty_reject": Action(
+        gettext_lazy("Reject the warranty claim"), frozenset({TECHNICIAN}), OPEN, None
+    ),
     # Merchant
     "merchant_reply": Action(gettext_lazy("Reply"), frozenset({MERCHANT}), FILED, None),
     "quote_accept": Action(
@@ -93,6 +107,15 @@ ACTIONS: dict[str, Action] = {
     ),
     "cancel": Action(gettext_lazy("Cancel"), frozenset({MERCHANT}), FILED, S.CANCELLED),
     "rate": Action(gettext_lazy("Rate"), frozenset({MERCHANT}), frozenset({S.CLOSED}), None),
+    "add_proof": Action(
+        gettext_lazy("Send the proof of purchase"), frozenset({MERCHANT}), FILED, None
+    ),
+    # PosDesk's admins, from the Django admin (never by editing the ticket's fields)
+    "admin_assign": Action(gettext_lazy("Reassign"), frozenset({ADMIN}), OPEN, None),
+    "admin_cancel": Action(gettext_lazy("Cancel"), frozenset({ADMIN}), FILED, S.CANCELLED),
+    "close_duplicate": Action(
+        gettext_lazy("Close as a duplicate"), frozenset({ADMIN}), FILED, S.CLOSED
+    ),
     # The platform itself (beat tasks)
     "auto_close": Action(
         gettext_lazy("Close automatically"), frozenset({SYSTEM}), frozenset({S.RESOLVED}), S.CLOSED
@@ -155,6 +178,15 @@ def allowed_actions(ticket: Ticket, role: str | None) -> set[str]:
         else:
             names.discard("quote_accept")
             names.discard("quote_decline")
+    if not ticket.warranty_to_verify:
+        names.discard("warranty_verify")
+        names.discard("warranty_reject")
+    elif ticket.queue_id is None or ticket.queue.provider_id != ticket.device.provider_id:
+        # Only the terminal's own provider vouches for its warranty.
+        names.discard("warranty_verify")
+        names.discard("warranty_reject")
+    if not ticket.warranty_to_verify and ticket.warranty_status != WarrantyStatus.UNKNOWN:
+        names.discard("add_proof")
     if ticket.loaner_issued_at is None or ticket.loaner_returned_at is not None:
         names.discard("loaner_return")
     if ticket.loaner_issued_at is not None and ticket.loaner_returned_at is None:
@@ -179,9 +211,17 @@ def _has_pending_quote(ticket: Ticket) -> bool:
 
 
 def _require_text(text: str, message: str) -> str:
-    text = (text or "").strip()
+    text = _free_text(text)
     if not text:
         raise NotAllowed(message)
+    return text
+
+
+def _free_text(text: str) -> str:
+    """What a person wrote, stripped; never a card number, whatever the form checked."""
+    text = (text or "").strip()
+    if contains_card_number(text):
+        raise NotAllowed(str(CARD_NUMBER_MESSAGE))
     return text
 
 
@@ -191,22 +231,7 @@ def _lock(ticket: Ticket) -> Ticket:
     return Ticket.objects.select_for_update(of=("self",)).select_related("queue").get(pk=ticket.pk)
 
 
-def _record(
-    ticket: Ticket,
-    kind: str,
-    actor: User | None,
-    body: str = "",
-    *,
-    public: bool = True,
-    data: dict | None = None,
-) -> TicketEvent:
-    from tickets.notifications import announce_event
-
-    event = TicketEvent.objects.create(
-        ticket=ticket, kind=kind, actor=actor, body=body, public=public, data=data or {}
-    )
-    announce_event(event)
-    return event
+_record = events.record
 
 
 def _pause_sla(ticket: Ticket, now: datetime) -> None:
@@ -344,7 +369,9 @@ def send_quote(ticket: Ticket, user: User, amount: Decimal, covers: str) -> Quot
         if _has_pending_quote(t):
             raise NotAllowed(_("A quote is already waiting for the merchant."))
         now = timezone.now()
-        quote = Quote.objects.create(ticket=t, amount=amount, covers=covers, created_by=user)
+        quote = Quote.objects.create(
+            ticket=t, provider=t.queue.provider, amount=amount, covers=covers, created_by=user
+        )
         if t.assigned_to_id is None:
             t.assigned_to = user
         _responded(t, now)
@@ -428,10 +455,24 @@ def return_loaner(ticket: Ticket, user: User) -> Ticket:
 
 
 def quote_gate_open(ticket: Ticket) -> bool:
-    """Billable repair work waits for an accepted quote."""
+    """Billable repair work waits for a quote accepted from the provider that has the
+    ticket now: a price agreed with another provider before a transfer binds nobody."""
     if not ticket.billable:
         return True
-    return ticket.quotes.filter(status=Quote.Status.ACCEPTED).exists()
+    provider_id = ticket.queue.provider_id if ticket.queue_id else None
+    return ticket.quotes.filter(status=Quote.Status.ACCEPTED, provider_id=provider_id).exists()
+
+
+def repair_refusal(ticket: Ticket) -> str | None:
+    """Why repair work is not allowed yet, or None when it is."""
+    if ticket.warranty_to_verify and ticket.billable is not True:
+        return _(
+            "The merchant claims the warranty: verify it (or reject the claim and send a "
+            "quote) before repair work."
+        )
+    if not quote_gate_open(ticket):
+        return _("This repair is billable: the merchant must accept a quote before repair work.")
+    return None
 
 
 def resolve(ticket: Ticket, user: User, code: str, note_text: str) -> Ticket:
@@ -439,10 +480,9 @@ def resolve(ticket: Ticket, user: User, code: str, note_text: str) -> Ticket:
         t, action = _start(ticket, "resolve", user)
         if code not in Ticket.Resolution.values:
             raise NotAllowed(_("Choose how the fault was resolved."))
-        if code in REPAIR_RESOLUTIONS and not quote_gate_open(t):
-            raise NotAllowed(
-                _("This repair is billable: the merchant must accept a quote before repair work.")
-            )
+        if code in REPAIR_RESOLUTIONS and (refusal := repair_refusal(t)):
+            raise NotAllowed(refusal)
+        note_text = _free_text(note_text)
         now = timezone.now()
         t.resolution_code = code
         t.resolution_note = note_text
@@ -458,6 +498,101 @@ def resolve(ticket: Ticket, user: User, code: str, note_text: str) -> Ticket:
             user,
             note_text,
             data={"resolution": code, "resolution_label": str(Ticket.Resolution(code).label)},
+        )
+        return t
+
+
+# The warranty claim ---------------------------------------------------------------------
+
+
+def verify_warranty(
+    ticket: Ticket,
+    user: User,
+    warranty_end: date | None,
+    source: str,
+    note: str = "",
+) -> Ticket:
+    """The provider checked the proof (or its register): the terminal's warranty is
+    verified, and this ticket is free if the warranty covered the day it was filed."""
+    with transaction.atomic():
+        t, _action = _start(ticket, "warranty_verify", user)
+        if "warranty_verify" not in allowed_actions(t, TECHNICIAN):
+            raise NotAllowed(_("This ticket has no warranty claim for you to verify."))
+        note = _free_text(note)
+        try:
+            device = device_services.verify(
+                t.device, user=user, warranty_end=warranty_end, source=source, note=note
+            )
+        except device_services.WarrantyRefused as refused:
+            raise NotAllowed(str(refused)) from None
+        t.device = device
+        filed_on = timezone.localdate(t.created_at)
+        t.warranty_end = device.warranty_end
+        t.warranty_status = device.warranty_status(filed_on)
+        t.warranty_check = WarrantyCheck.VERIFIED
+        t.warranty_check_note = ""
+        covered = t.warranty_status == WarrantyStatus.IN
+        if t.billable is None or covered:
+            t.billable = not covered
+        _responded(t, timezone.now())
+        t.save()
+        _record(
+            t,
+            TicketEvent.Kind.WARRANTY_VERIFIED,
+            user,
+            data={
+                "warranty_end": device.warranty_end.isoformat(),
+                "source": source,
+                "covered": covered,
+            },
+        )
+        return t
+
+
+def reject_warranty(ticket: Ticket, user: User, reason: str) -> Ticket:
+    """The claim does not hold: the repair is billable and waits for an accepted quote.
+    The reason is shown to the merchant, in the technician's words."""
+    with transaction.atomic():
+        t, _action = _start(ticket, "warranty_reject", user)
+        if "warranty_reject" not in allowed_actions(t, TECHNICIAN):
+            raise NotAllowed(_("This ticket has no warranty claim for you to reject."))
+        reason = _require_text(reason, _("Say why the warranty claim is rejected."))
+        try:
+            device_services.reject(t.device, user=user, reason=reason)
+        except device_services.WarrantyRefused as refused:
+            raise NotAllowed(str(refused)) from None
+        t.warranty_status = WarrantyStatus.OUT
+        t.warranty_check = WarrantyCheck.REJECTED
+        t.warranty_check_note = reason[:200]
+        t.billable = True
+        _responded(t, timezone.now())
+        t.save()
+        _record(t, TicketEvent.Kind.WARRANTY_REJECTED, user, reason)
+        return t
+
+
+def add_proof(
+    ticket: Ticket, user: User, proof: UploadedFile, purchase_date: date | None
+) -> Ticket:
+    """The merchant sends the proof of purchase the provider needs, from the ticket."""
+    with transaction.atomic():
+        t, _action = _start(ticket, "add_proof", user)
+        if "add_proof" not in allowed_actions(t, MERCHANT):
+            raise NotAllowed(_("This ticket needs no proof of purchase."))
+        device = device_services.add_proof(
+            t.device, user=user, proof=proof, purchase_date=purchase_date
+        )
+        # Still a claim: the ticket waits for the provider to verify it.
+        t.warranty_check = WarrantyCheck.CLAIMED
+        t.warranty_check_note = ""
+        t.save()
+        _record(
+            t,
+            TicketEvent.Kind.PROOF_ADDED,
+            user,
+            data={
+                "purchase_date": device.purchase_date.isoformat() if device.purchase_date else "",
+            },
         )
         return t
 
@@ -558,9 +693,80 @@ def rate(ticket: Ticket, user: User, rating: int, comment: str) -> Ticket:
         if not 1 <= rating <= 5:
             raise NotAllowed(_("Choose a rating from 1 to 5."))
         t.rating = rating
-        t.rating_comment = comment
+        t.rating_comment = _free_text(comment)
         t.save()
-        _record(t, TicketEvent.Kind.RATED, user, comment, data={"rating": rating})
+        _record(t, TicketEvent.Kind.RATED, user, t.rating_comment, data={"rating": rating})
+        return t
+
+
+# PosDesk's admins --------------------------------------------------------------------
+
+
+def _admin_role(user: User | None) -> str:
+    """Staff act as PosDesk's admins; anyone else is refused by the table."""
+    return ADMIN if user is not None and user.is_active and user.is_staff else "nobody"
+
+
+def admin_assign(ticket: Ticket, admin: User, assignee: User) -> Ticket:
+    """Reassign from the admin, e.g. when the assignee left: the same rule as a
+    technician's assignment (a colleague of the queue's provider), with its event."""
+    with transaction.atomic():
+        t, _action = _start(ticket, "admin_assign", admin, role=_admin_role(admin))
+        provider = assignee.provider
+        if not assignee.is_active or provider is None or provider.pk != t.queue.provider_id:
+            raise NotAllowed(_("Assign only to an active technician of the queue's provider."))
+        t.assigned_to = assignee
+        if t.status == S.QUEUED:
+            t.status = S.IN_PROGRESS
+        t.save()
+        _record(
+            t,
+            TicketEvent.Kind.ASSIGNED,
+            admin,
+            public=False,
+            data={"assignee": assignee.pk, "assignee_name": assignee.get_username()},
+        )
+        return t
+
+
+def admin_cancel(ticket: Ticket, admin: User, reason: str) -> Ticket:
+    """PosDesk withdraws a ticket (a test, spam, filed for the wrong shop)."""
+    with transaction.atomic():
+        t, action = _start(ticket, "admin_cancel", admin, role=_admin_role(admin))
+        reason = _require_text(reason, _("Say why the ticket is cancelled."))
+        now = timezone.now()
+        t.cancel_reason = reason[:200]
+        t.closed_at = now
+        t.quotes.filter(status=Quote.Status.PENDING).update(
+            status=Quote.Status.DECLINED, decided_by=admin, decided_at=now
+        )
+        _move(t, action, now)
+        t.save()
+        _record(t, TicketEvent.Kind.CANCELLED_BY_ADMIN, admin, t.cancel_reason)
+        return t
+
+
+def close_duplicate(ticket: Ticket, admin: User, original: Ticket) -> Ticket:
+    """The same fault was filed twice: close this one, pointing to the one worked on."""
+    with transaction.atomic():
+        t, action = _start(ticket, "close_duplicate", admin, role=_admin_role(admin))
+        if original.pk == t.pk:
+            raise NotAllowed(_("A ticket cannot duplicate itself."))
+        if original.merchant_id != t.merchant_id:
+            raise NotAllowed(_("The original must be a ticket of the same merchant."))
+        now = timezone.now()
+        t.closed_at = now
+        t.quotes.filter(status=Quote.Status.PENDING).update(
+            status=Quote.Status.DECLINED, decided_by=admin, decided_at=now
+        )
+        _move(t, action, now)
+        t.save()
+        _record(
+            t,
+            TicketEvent.Kind.DUPLICATE,
+            admin,
+            data={"original": original.reference},
+        )
         return t
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from conftest import World
 from devices.models import Device, Provider
 from devices.tests.helpers import device_post, pdf
+from devices.warranty import WarrantyCheck
 from tests.factories import DeviceModelFactory, ProviderFactory
 
 URL = reverse("devices:new")
@@ -67,28 +68,41 @@ def test_a_future_purchase_date_is_refused_at_the_field(world: World, as_user) -
     assert not Device.objects.filter(serial_number="NEW-0001").exists()
 
 
-def test_a_warranty_end_before_the_purchase_is_refused_at_the_field(world: World, as_user) -> None:  # noqa: ANN001
-    response = as_user(world.alice).post(
-        URL, device_post(world, purchase_date="2026-03-01", warranty_end="2026-02-28")
+def test_a_merchant_cannot_set_the_warranty_end(world: World, as_user) -> None:  # noqa: ANN001
+    model = DeviceModelFactory(default_warranty_months=12)
+    as_user(world.alice).post(
+        URL,
+        device_post(world, model=model.pk, purchase_date="2026-03-01", warranty_end="2029-12-31"),
     )
-    form = response.context["form"]
-    assert list(form.errors) == ["warranty_end"]
-    assert "before the purchase date" in form.errors["warranty_end"][0]
+    device = Device.objects.get(serial_number="NEW-0001")
+    assert str(device.warranty_end) == "2027-03-01"  # the model's months, not the POST's date
 
 
-def test_a_void_warranty_without_a_reason_is_refused_at_the_reason(world: World, as_user) -> None:  # noqa: ANN001
-    response = as_user(world.alice).post(URL, device_post(world, warranty_void="on"))
-    form = response.context["form"]
-    assert list(form.errors) == ["warranty_void_reason"]
-
-
-def test_a_void_warranty_with_a_reason_is_saved(world: World, as_user) -> None:  # noqa: ANN001
+def test_a_merchant_cannot_void_or_clear_a_void(world: World, as_user) -> None:  # noqa: ANN001
     as_user(world.alice).post(
         URL, device_post(world, warranty_void="on", warranty_void_reason="Liquid damage")
     )
     device = Device.objects.get(serial_number="NEW-0001")
-    assert device.warranty_void
-    assert device.warranty_status() == "out"
+    assert device.warranty_void is False
+
+
+def test_a_new_terminal_is_a_claim_for_the_provider_to_verify(world: World, as_user) -> None:  # noqa: ANN001
+    as_user(world.alice).post(URL, device_post(world))
+    device = Device.objects.get(serial_number="NEW-0001")
+    assert device.warranty_check == WarrantyCheck.CLAIMED
+    assert device.warranty_checked_by is None
+    assert device.history.count() == 1
+    assert device.history.get().history_user == world.alice
+
+
+def test_the_provider_contract_months_win_over_the_models(world: World, as_user) -> None:  # noqa: ANN001
+    world.provider_x.warranty_months = 36
+    world.provider_x.save()
+    as_user(world.alice).post(
+        URL, device_post(world, provider=world.provider_x.pk, purchase_date="2025-03-14")
+    )
+    device = Device.objects.get(serial_number="NEW-0001")
+    assert str(device.warranty_end) == "2028-03-14"
 
 
 def test_the_acquirer_must_be_a_bank_or_payment_institution(world: World, as_user) -> None:  # noqa: ANN001
