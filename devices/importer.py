@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from devices.models import Brand, Device, DeviceModel, Merchant, Provider, normalise_serial
+from tickets.pci import CARD_NUMBER_MESSAGE, contains_card_number
 
 # Caps so one upload cannot fill the session or hold a transaction for long.
 MAX_BYTES = 1024 * 1024
@@ -286,6 +287,12 @@ def _check_row(
         row.errors.append(
             _("The location is longer than %(max)d characters.") % {"max": LOCATION_MAX}
         )
+
+    # The columns stored as typed (the others must name a brand, model or provider that
+    # exists, and are refused otherwise): never a card number, however it is written.
+    for column in ("serial", "location"):
+        if contains_card_number(v[column]):
+            row.errors.append(f"{column}: {CARD_NUMBER_MESSAGE}")
 
 
 def _check_duplicates(rows: list[ImportRow]) -> None:

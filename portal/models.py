@@ -7,6 +7,8 @@ from django.db import models
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from tickets.pci import refuse_card_number
+
 if TYPE_CHECKING:
     from devices.models import Merchant, Provider
 
@@ -20,7 +22,14 @@ class User(AbstractUser):
         TECHNICIAN = "technician", _("Technician")
         NONE = "none", _("No role")
 
-    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # AbstractUser's names, as there, plus the check every free-text field has.
+    first_name = models.CharField(
+        _("first name"), max_length=150, blank=True, validators=[refuse_card_number]
+    )
+    last_name = models.CharField(
+        _("last name"), max_length=150, blank=True, validators=[refuse_card_number]
+    )
+    phone = models.CharField(_("phone"), max_length=32, blank=True, validators=[refuse_card_number])
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

@@ -228,7 +228,7 @@ class TicketForm(forms.Form):
     callback_phone = forms.CharField(
         label=_("Phone number to call you back"),
         max_length=40,
-        validators=[phone_validator],
+        validators=[phone_validator, refuse_card_number],
     )
     # Transaction faults only (removed for other categories in __init__).
     txn_time = forms.DateTimeField(
@@ -443,6 +443,7 @@ class TicketFilterForm(forms.Form):
                 label=_("Terminal"),
                 required=False,
                 max_length=64,
+                validators=[refuse_card_number],
                 widget=forms.SearchInput(
                     attrs={"placeholder": _("Serial number or location"), "autocomplete": "off"}
                 ),

@@ -16,13 +16,18 @@ from devices.warranty import WarrantyStatus
 from portal.models import User
 from tickets.forms import ColumnChoices
 from tickets.models import Category, Priority, Queue, Ticket
+from tickets.pci import refuse_card_number
 
 TEXT_MAX = 5000
 
 
 def _text(label: str, rows: int = 3) -> forms.CharField:
+    # Replies and questions are e-mailed to the merchant: never a card number in them.
     return forms.CharField(
-        label=label, max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": rows})
+        label=label,
+        max_length=TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": rows}),
+        validators=[refuse_card_number],
     )
 
 
@@ -46,7 +51,12 @@ class QueueFilterForm(forms.Form):
     """Read from the query string. A bad value is dropped (the form's choices are the
     allow-list), so a crafted URL shows the default list, never an error page."""
 
-    q = forms.CharField(label=_("Reference, serial or merchant"), max_length=64, required=False)
+    q = forms.CharField(
+        label=_("Reference, serial or merchant"),
+        max_length=64,
+        required=False,
+        validators=[refuse_card_number],
+    )
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
@@ -175,7 +185,9 @@ class TransferForm(forms.Form):
 
 
 class LoanerIssueForm(forms.Form):
-    serial = forms.CharField(label=_("Loaner's serial number"), max_length=64)
+    serial = forms.CharField(
+        label=_("Loaner's serial number"), max_length=64, validators=[refuse_card_number]
+    )
 
 
 class ResolveForm(forms.Form):

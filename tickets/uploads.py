@@ -19,6 +19,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from tickets.pci import contains_card_number
+
 MAX_FILES = 5
 
 # Detected content type -> the extensions a file of that type may carry.
@@ -32,6 +34,8 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 TEXT_TYPE = "text/plain"
 TEXT_EXTENSIONS = frozenset({".txt", ".log"})
+# The name of an attachment sent without a usable one.
+NEUTRAL_NAME = "attachment"
 ACCEPT = ",".join(sorted({*TEXT_EXTENSIONS, *(e for exts in ALLOWED.values() for e in exts)}))
 
 
@@ -52,7 +56,11 @@ def _head(upload: UploadedFile, size: int = 8192) -> bytes:
 
 def check_upload(upload: UploadedFile) -> CheckedFile:
     """The file with its true content type, or ValidationError saying what is wrong."""
-    name = PurePath(upload.name or "").name[:200] or "attachment"
+    name = PurePath(upload.name or "").name[:200] or NEUTRAL_NAME
+    if contains_card_number(name):
+        # A phone names a photo of a receipt after what it read on it: keep the photo,
+        # never the number (the name is stored and shown). Only the extension is kept.
+        name = NEUTRAL_NAME + PurePath(name).suffix.lower()
     max_bytes = settings.UPLOAD_MAX_BYTES
     if upload.size is None or upload.size > max_bytes:
         raise ValidationError(
