@@ -8,7 +8,6 @@ no role and staff (who use the admin) get 404 too.
 from __future__ import annotations
 
 import hashlib
-from pathlib import PurePath
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from devices import importer
 from devices.forms import DeviceForm, ImportUploadForm, serial_taken
 from devices.models import Device, Merchant, normalise_serial
+from devices.views_work import proof_response
 from portal.access import merchant_of
 
 PAGE_SIZE = 25
@@ -126,19 +126,7 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @login_required
 def device_proof(request: HttpRequest, pk: int) -> FileResponse:
-    device = device_for(request, pk)
-    if not device.proof_of_purchase:
-        raise Http404
-    try:
-        handle = device.proof_of_purchase.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    suffix = PurePath(device.proof_of_purchase.name).suffix
-    response = FileResponse(
-        handle, as_attachment=True, filename=f"proof-of-purchase-{device.serial_number}{suffix}"
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return proof_response(device_for(request, pk))
 
 
 @require_http_methods(["GET", "POST"])

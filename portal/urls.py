@@ -23,6 +23,7 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("devices/", include("devices.urls")),
+    path("work/terminals/", include("devices.urls_work")),
     path("", include("tickets.urls")),
     path("admin/", admin.site.urls),
 ]

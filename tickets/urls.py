@@ -19,6 +19,7 @@ urlpatterns = [
     path("tickets/<ref:reference>/confirm/", merchant.ticket_confirm, name="confirm"),
     path("tickets/<ref:reference>/reopen/", merchant.ticket_reopen, name="reopen"),
     path("tickets/<ref:reference>/rate/", merchant.ticket_rate, name="rate"),
+    path("tickets/<ref:reference>/proof/", merchant.ticket_add_proof, name="add_proof"),
     # Shared by both sides: the view checks merchant or technician scope.
     path(
         "tickets/<ref:reference>/attachments/<int:pk>/",
@@ -47,4 +48,15 @@ urlpatterns = [
         name="work_loaner_return",
     ),
     path("work/tickets/<ref:reference>/resolve/", work.work_resolve, name="work_resolve"),
+    path(
+        "work/tickets/<ref:reference>/warranty/verify/",
+        work.work_warranty_verify,
+        name="work_warranty_verify",
+    ),
+    path(
+        "work/tickets/<ref:reference>/warranty/reject/",
+        work.work_warranty_reject,
+        name="work_warranty_reject",
+    ),
+    path("work/tickets/<ref:reference>/proof/", work.work_proof, name="work_proof"),
 ]

@@ -140,6 +140,11 @@ def crafted_post(scenario: Scenario) -> dict[str, object]:
         "serial": "LOANER1",
         "location": "crafted",
         "serial_number": "CRAFTED1",
+        "warranty_end": "2030-12-31",
+        "void": "",
+        "void_reason": "",
+        "source": "proof",
+        "purchase_date": "2020-01-01",
     }
 
 

@@ -24,6 +24,7 @@ POST_ONLY = {
     "tickets:confirm",
     "tickets:reopen",
     "tickets:rate",
+    "tickets:add_proof",
     # Technician actions on a ticket (tickets/views/work.py).
     "tickets:work_claim",
     "tickets:work_assign",
@@ -35,6 +36,10 @@ POST_ONLY = {
     "tickets:work_loaner_issue",
     "tickets:work_loaner_return",
     "tickets:work_resolve",
+    "tickets:work_warranty_verify",
+    "tickets:work_warranty_reject",
+    # The provider's warranty record of a terminal (devices/views_work.py).
+    "terminals:warranty",
 }
 
 URLS = project_urls()

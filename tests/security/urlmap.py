@@ -17,6 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 # (url name glob, keyword) -> the kind of object the keyword points at. First match wins.
 KWARG_KINDS: list[tuple[str, str, str]] = [
     ("devices:*", "pk", "device"),
+    ("terminals:*", "pk", "device"),
     ("tickets:attachment*", "pk", "attachment"),
     ("tickets:queue*", "pk", "queue"),
     ("tickets:*", "queue", "queue"),

@@ -33,11 +33,18 @@ def crafted_post(world: World, ticket: Ticket) -> dict[str, object]:
         "loaner-serial": "LN",
         "resolve-code": Ticket.Resolution.REMOTE_FIX,
         "resolve-note": "x",
+        "wverify-warranty_end": "2030-01-01",
+        "wverify-source": "proof",
+        "wreject-reason": "x",
     }
 
 
-def test_the_workspace_has_a_page_and_ten_actions_per_ticket() -> None:
-    assert len(TICKET_URLS) == 11
+# Pages read with GET; every other ticket URL is a POST-only action.
+GET_URLS = {"work_ticket", "work_proof"}
+
+
+def test_the_workspace_has_two_pages_and_twelve_actions_per_ticket() -> None:
+    assert len(TICKET_URLS) == 14
 
 
 @pytest.mark.parametrize("who", ["yuri", "alice", "bob", "admin"])
@@ -55,7 +62,7 @@ def test_outsiders_get_404_on_every_ticket_url(world: World, as_user, who: str, 
     client = as_user(getattr(world, who))
     url = reverse(f"tickets:{name}", args=[ticket.reference])
 
-    if name == "work_ticket":
+    if name in GET_URLS:
         assert client.get(url).status_code == 404
     else:
         assert client.post(url, crafted_post(world, ticket)).status_code == 404
@@ -69,7 +76,7 @@ def test_outsiders_get_404_on_every_ticket_url(world: World, as_user, who: str, 
 def test_a_reference_that_does_not_exist_is_404(world: World, as_user, name: str) -> None:  # noqa: ANN001
     url = reverse(f"tickets:{name}", args=["PD-999999"])
     client = as_user(world.xavier)
-    response = client.get(url) if name == "work_ticket" else client.post(url)
+    response = client.get(url) if name in GET_URLS else client.post(url)
     assert response.status_code == 404
 
 
@@ -77,7 +84,7 @@ def test_a_reference_that_does_not_exist_is_404(world: World, as_user, name: str
 def test_anonymous_users_are_sent_to_log_in(world: World, client, name: str) -> None:  # noqa: ANN001
     ticket = queued_ticket(world.device_a)
     url = reverse(f"tickets:{name}", args=[ticket.reference])
-    response = client.get(url) if name == "work_ticket" else client.post(url)
+    response = client.get(url) if name in GET_URLS else client.post(url)
     assert response.status_code == 302
     assert reverse("login") in response.url
 
@@ -89,7 +96,7 @@ def test_the_owning_technicians_reach_every_page(world: World, as_user) -> None:
     assert as_user(world.xena).get(url).status_code == 200
 
 
-@pytest.mark.parametrize("name", [n for n in TICKET_URLS if n != "work_ticket"])
+@pytest.mark.parametrize("name", [n for n in TICKET_URLS if n not in GET_URLS])
 def test_the_same_crafted_post_reaches_the_action_for_the_owning_provider(
     world: World,
     as_user,  # noqa: ANN001

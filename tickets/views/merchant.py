@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from devices.forms import ProofForm
 from portal.access import merchant_of
 from tickets import services, workflow
 from tickets.access import merchant_ticket, ticket_for_any_role
@@ -306,6 +307,8 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
         "cancel_form": forms.get("cancel_form") or CancelForm(),
         "reopen_form": forms.get("reopen_form") or ReopenForm(),
         "rating_form": forms.get("rating_form") or RatingForm(),
+        "proof_form": forms.get("proof_form")
+        or ProofForm(initial={"purchase_date": ticket.device.purchase_date}),
     }
 
 
@@ -449,6 +452,25 @@ def ticket_rate(request: HttpRequest, reference: str) -> HttpResponse:
         ),
         _("Thank you for your rating."),
         rating_form=form,
+    )
+
+
+@require_POST
+@login_required
+def ticket_add_proof(request: HttpRequest, reference: str) -> HttpResponse:
+    """The proof of purchase the provider needs, sent from the ticket page."""
+    ticket = merchant_ticket(request, reference)
+    form = ProofForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _invalid(request, ticket, proof_form=form)
+    return _act(
+        request,
+        ticket,
+        lambda: workflow.add_proof(
+            ticket, request.user, form.cleaned_data["proof"], form.cleaned_data["purchase_date"]
+        ),
+        _("Thank you: the provider checks your proof of purchase before any free repair."),
+        proof_form=form,
     )
 
 

@@ -18,13 +18,16 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, F, FilteredRelation, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from devices.forms import WarrantyRejectForm, WarrantyVerifyForm
+from devices.views_work import proof_response, warranty_history
+from devices.warranty import WarrantySource
 from portal.access import provider_of
 from tickets import sla, workflow
 from tickets.access import technician_ticket
@@ -46,7 +49,6 @@ from tickets.forms_work import (
 from tickets.models import (
     Category,
     Queue,
-    Quote,
     Ticket,
     TicketEvent,
     TicketQuerySet,
@@ -56,6 +58,7 @@ from tickets.models import (
 PAGE_SIZE = 25
 URGENT_ON_HOME = 15
 HISTORY_SHOWN = 10
+WARRANTY_CHANGES_SHOWN = 5
 
 # Public filter names → the ORM field they filter; the form's choices hold the values.
 FILTER_FIELDS = {
@@ -274,7 +277,15 @@ def _headline(event: TicketEvent, kinds: dict[str, str]) -> list[str]:
         parts.append(resolution)
     if data.get("serial"):
         parts.append(str(data["serial"]))
-    return parts
+    if event.kind == TicketEvent.Kind.WARRANTY_VERIFIED and data.get("warranty_end"):
+        parts.append(_("until %(date)s") % {"date": data["warranty_end"]})
+        sources = choice_labels(WarrantySource.choices)
+        parts.append(sources.get(data.get("source", ""), ""))
+    if event.kind == TicketEvent.Kind.PROOF_ADDED and data.get("purchase_date"):
+        parts.append(_("bought %(date)s") % {"date": data["purchase_date"]})
+    if data.get("original"):
+        parts.append(_("of %(reference)s") % {"reference": data["original"]})
+    return [part for part in parts if part]
 
 
 def _action_forms(ticket: Ticket, allowed: set[str], bound: ActionForms) -> ActionForms:
@@ -290,6 +301,14 @@ def _action_forms(ticket: Ticket, allowed: set[str], bound: ActionForms) -> Acti
         "loaner_issue": lambda: LoanerIssueForm(prefix="loaner"),
         "loaner_return": lambda: None,
         "resolve": lambda: ResolveForm(prefix="resolve"),
+        "warranty_verify": lambda: WarrantyVerifyForm(
+            prefix="wverify",
+            initial={
+                "warranty_end": ticket.device.warranty_end or ticket.device.default_warranty_end(),
+                "source": WarrantySource.PROOF,
+            },
+        ),
+        "warranty_reject": lambda: WarrantyRejectForm(prefix="wreject"),
     }
     return {
         name: bound[name] if name in bound else make()
@@ -303,7 +322,13 @@ def _render_ticket(
 ) -> HttpResponse:
     now = timezone.now()
     provider = ticket.queue.provider
-    events = list(ticket.events.select_related("actor"))
+    # Internal notes are the writing provider's own: after a transfer the new provider
+    # reads the public timeline and its own notes, never the old provider's.
+    events = list(
+        ticket.events.filter(
+            Q(public=True) | Q(provider=provider) | Q(provider__isnull=True)
+        ).select_related("actor")
+    )
     by_event: dict[int | None, list] = defaultdict(list)
     for attachment in ticket.attachments.all():
         attachment.ticket = ticket  # its URL names the ticket: no query per file
@@ -314,7 +339,10 @@ def _render_ticket(
     for event in events:
         event.files = by_event.get(event.pk, [])
         event.headline = _headline(event, kinds)
-    quotes = list(ticket.quotes.select_related("created_by", "decided_by"))
+    # Prices agreed with another provider before a transfer are not this one's business.
+    quotes = list(
+        ticket.quotes.filter(provider=provider).select_related("created_by", "decided_by")
+    )
     history = list(
         Ticket.objects.filter(device_id=ticket.device_id, queue__provider=provider)
         .exclude(pk=ticket.pk)
@@ -329,7 +357,7 @@ def _render_ticket(
         earlier.status_label = statuses.get(earlier.status, earlier.status)
         earlier.resolution_label = resolutions.get(earlier.resolution_code, earlier.resolution_code)
     allowed = workflow.allowed_actions(ticket, workflow.TECHNICIAN)
-    quote_accepted = any(q.status == Quote.Status.ACCEPTED for q in quotes)
+    device = ticket.device
     return render(
         request,
         "tickets/work/ticket.html",
@@ -345,7 +373,9 @@ def _render_ticket(
             "history": history,
             "clock": sla.clock(ticket, now),
             "forms": _action_forms(ticket, allowed, bound or {}),
-            "gate_shut": bool(ticket.billable) and not quote_accepted,
+            "repair_refusal": workflow.repair_refusal(ticket),
+            "own_terminal": device.provider_id == provider.pk,
+            "warranty_history": warranty_history(device, limit=WARRANTY_CHANGES_SHOWN),
             "now": now,
         },
     )
@@ -541,3 +571,40 @@ def work_resolve(request: HttpRequest, reference: str) -> HttpResponse:
         lambda data: workflow.resolve(ticket, request.user, data["code"], data["note"]),
         _("Resolved: the merchant is asked to confirm the fix."),
     )
+
+
+@require_POST
+@login_required
+def work_warranty_verify(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = technician_ticket(request, reference)
+    return _act(
+        request,
+        ticket,
+        "warranty_verify",
+        WarrantyVerifyForm(request.POST, prefix="wverify"),
+        lambda data: workflow.verify_warranty(
+            ticket, request.user, data["warranty_end"], data["source"], data["note"]
+        ),
+        _("Warranty verified: the merchant is told."),
+    )
+
+
+@require_POST
+@login_required
+def work_warranty_reject(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = technician_ticket(request, reference)
+    return _act(
+        request,
+        ticket,
+        "warranty_reject",
+        WarrantyRejectForm(request.POST, prefix="wreject"),
+        lambda data: workflow.reject_warranty(ticket, request.user, data["reason"]),
+        _("Claim rejected: the repair is billable and the merchant is told why."),
+    )
+
+
+@require_GET
+@login_required
+def work_proof(request: HttpRequest, reference: str) -> FileResponse:
+    """The terminal's proof of purchase, for whoever has the ticket in their queues."""
+    return proof_response(technician_ticket(request, reference).device)
