@@ -4,14 +4,19 @@ how often they fixed a fault."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
 
 from devices.models import Provider
-from tickets import routing
+from portal.models import User
+from tickets import routing, workflow
 from tickets.models import (
     Attachment,
     Queue,
@@ -22,6 +27,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tickets.pci import refuse_card_number
 
 SLA_FIELDS = (
     ("first_response_p1", "first_response_p2", "first_response_p3"),
@@ -30,7 +36,7 @@ SLA_FIELDS = (
 
 
 @admin.register(Queue)
-class QueueAdmin(admin.ModelAdmin):
+class QueueAdmin(SimpleHistoryAdmin):
     list_display = [
         "name",
         "provider",
@@ -65,7 +71,7 @@ class QueueAdmin(admin.ModelAdmin):
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(admin.ModelAdmin):
+class RoutingRuleAdmin(SimpleHistoryAdmin):
     list_display = [
         "order",
         "name",
@@ -147,6 +153,68 @@ class QuoteInline(admin.TabularInline):
         return False
 
 
+class AdminAssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(
+        label=_("Technician"),
+        queryset=User.objects.filter(is_active=True, membership__provider__isnull=False)
+        .select_related("membership__provider")
+        .order_by("membership__provider__name", "username"),
+        help_text=_("Only a technician of the ticket's queue's provider is accepted."),
+    )
+
+
+class AdminCancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why PosDesk cancels it (the merchant reads this)"),
+        max_length=200,
+        validators=[refuse_card_number],
+    )
+
+
+class AdminDuplicateForm(forms.Form):
+    original = forms.CharField(label=_("Reference of the ticket that stays open"), max_length=16)
+
+    def clean_original(self) -> Ticket:
+        reference = self.cleaned_data["original"].strip().upper()
+        original = Ticket.objects.filter(reference=reference).first()
+        if original is None:
+            raise forms.ValidationError(_("No ticket has this reference."))
+        return original
+
+
+# Changed only through the workflow (the actions below) or routing, never by editing
+# the row: a direct edit would leave no event, no SLA update, and could pair a ticket
+# with another merchant's terminal. A crafted POST for these fields is ignored.
+WORKFLOW_FIELDS = [
+    "merchant",
+    "device",
+    "reporter",
+    "status",
+    "queue",
+    "assigned_to",
+    "priority",
+    "billable",
+    "warranty_status",
+    "warranty_end",
+    "warranty_voided_on",
+    "warranty_void_reason",
+    "warranty_check",
+    "warranty_check_note",
+    "warranty_edited_at",
+    "first_response_due",
+    "resolution_due",
+    "first_responded_at",
+    "sla_paused_at",
+    "first_response_breached_at",
+    "resolution_breached_at",
+    "resolved_at",
+    "closed_at",
+    "cancel_reason",
+    "rating",
+    "resolution_code",
+]
+
+
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
     list_display = [
@@ -167,12 +235,12 @@ class TicketAdmin(admin.ModelAdmin):
         "priority",
         "category",
         "warranty_status",
+        "warranty_check",
         "billable",
         ("queue__provider", admin.RelatedOnlyFieldListFilter),
     ]
     search_fields = ["reference", "device__serial_number", "merchant__name"]
     list_select_related = ["merchant", "device__model__brand", "queue"]
-    autocomplete_fields = ["merchant", "device", "reporter", "queue", "assigned_to"]
     readonly_fields = [
         "reference",
         "submission_token",
@@ -181,12 +249,11 @@ class TicketAdmin(admin.ModelAdmin):
         "routed_at",
         "route_attempts",
         "routing_note",
-        "warranty_status",
-        "warranty_end",
+        *WORKFLOW_FIELDS,
     ]
     date_hierarchy = "created_at"
     inlines = [TicketEventInline, AttachmentInline, QuoteInline]
-    actions = ["reroute_selected"]
+    actions = ["reroute_selected", "reassign_selected", "cancel_selected", "close_as_duplicate"]
     fieldsets = [
         (
             None,
@@ -205,7 +272,12 @@ class TicketAdmin(admin.ModelAdmin):
                     "route_attempts",
                     "routed_at",
                     "routing_note",
-                ]
+                ],
+                "description": _(
+                    "Queue, assignee and status change only through the actions of the "
+                    "ticket list (re-route, reassign, cancel, close as a duplicate), so "
+                    "the timeline records each change and who made it."
+                ),
             },
         ),
         (
@@ -219,8 +291,20 @@ class TicketAdmin(admin.ModelAdmin):
                     "checks_tried",
                     "description",
                     "callback_phone",
+                ]
+            },
+        ),
+        (
+            _("Warranty at filing"),
+            {
+                "fields": [
                     "warranty_status",
                     "warranty_end",
+                    "warranty_voided_on",
+                    "warranty_void_reason",
+                    "warranty_check",
+                    "warranty_check_note",
+                    "warranty_edited_at",
                 ]
             },
         ),
@@ -270,6 +354,10 @@ class TicketAdmin(admin.ModelAdmin):
         ),
     ]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A ticket is filed by a merchant (services.file_ticket), never typed in here.
+        return False
+
     @admin.action(description=_("Re-route selected tickets"))
     def reroute_selected(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
         """Evaluate today's rules again for each unresolved ticket; each gets an event."""
@@ -296,6 +384,87 @@ class TicketAdmin(admin.ModelAdmin):
                 % {"n": skipped},
                 messages.WARNING,
             )
+
+    def _workflow_action(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Ticket],
+        *,
+        form_class: type[forms.Form],
+        title: str,
+        run: object,
+    ) -> HttpResponse | None:
+        """An admin action that asks for one form first (an intermediate page), then runs
+        a workflow function on each selected ticket; refusals are reported, not raised."""
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return TemplateResponse(
+                request,
+                "admin/tickets/ticket/workflow_action.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": title,
+                    "form": form,
+                    "tickets": queryset,
+                    "action": request.POST.get("action", ""),
+                    "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+                    "checkbox_name": ACTION_CHECKBOX_NAME,
+                    "opts": self.model._meta,
+                },
+            )
+        done, refused = 0, []
+        for ticket in queryset.select_related("queue"):
+            try:
+                run(ticket, request.user, form.cleaned_data)  # type: ignore[operator]
+            except workflow.NotAllowed as refusal:
+                refused.append(f"{ticket.reference}: {refusal}")
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext("%(n)d ticket done.", "%(n)d tickets done.", done) % {"n": done},
+                messages.SUCCESS,
+            )
+        for message in refused:
+            self.message_user(request, message, messages.WARNING)
+        return None
+
+    @admin.action(description=_("Reassign selected tickets"))
+    def reassign_selected(
+        self, request: HttpRequest, queryset: QuerySet[Ticket]
+    ) -> HttpResponse | None:
+        return self._workflow_action(
+            request,
+            queryset,
+            form_class=AdminAssignForm,
+            title=_("Reassign tickets"),
+            run=lambda t, user, data: workflow.admin_assign(t, user, data["assignee"]),
+        )
+
+    @admin.action(description=_("Cancel selected tickets"))
+    def cancel_selected(
+        self, request: HttpRequest, queryset: QuerySet[Ticket]
+    ) -> HttpResponse | None:
+        return self._workflow_action(
+            request,
+            queryset,
+            form_class=AdminCancelForm,
+            title=_("Cancel tickets"),
+            run=lambda t, user, data: workflow.admin_cancel(t, user, data["reason"]),
+        )
+
+    @admin.action(description=_("Close selected tickets as duplicates"))
+    def close_as_duplicate(
+        self, request: HttpRequest, queryset: QuerySet[Ticket]
+    ) -> HttpResponse | None:
+        return self._workflow_action(
+            request,
+            queryset,
+            form_class=AdminDuplicateForm,
+            title=_("Close tickets as duplicates"),
+            run=lambda t, user, data: workflow.close_duplicate(t, user, data["original"]),
+        )
 
 
 @admin.register(SelfHelpCheck)

@@ -92,3 +92,44 @@ def test_a_duplicate_serial_in_the_admin_is_a_field_error(world: World, as_user)
 def test_technicians_cannot_open_the_admin(world: World, as_user) -> None:  # noqa: ANN001
     response = as_user(world.xavier).get(reverse("admin:devices_device_changelist"))
     assert response.status_code == 302
+
+
+def test_the_admins_proof_link_downloads_the_file(world, as_user, settings, tmp_path) -> None:  # noqa: ANN001
+    from devices.tests.helpers import pdf
+
+    settings.MEDIA_ROOT = tmp_path
+    world.device_a.proof_of_purchase.save("receipt.pdf", pdf(), save=True)
+    client = as_user(world.admin)
+    page = client.get(reverse("admin:devices_device_change", args=[world.device_a.pk])).text
+    link = reverse("admin:devices_device_proof", args=[world.device_a.pk])
+    assert f'href="{link}"' in page
+    response = client.get(link)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"%PDF")
+
+
+def test_the_proof_download_is_for_staff_only(world, as_user) -> None:  # noqa: ANN001
+    link = reverse("admin:devices_device_proof", args=[world.device_a.pk])
+    response = as_user(world.alice).get(link)
+    assert response.status_code == 302  # to the admin's log-in, never the file
+
+
+def test_an_admins_warranty_change_is_verified_by_the_admin(world, as_user) -> None:  # noqa: ANN001
+    from devices.warranty import WarrantyCheck, WarrantySource
+
+    device = world.device_a
+    device.warranty_check = WarrantyCheck.CLAIMED
+    device.save()
+    client = as_user(world.admin)
+    url = reverse("admin:devices_device_change", args=[device.pk])
+    form = client.get(url).context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and k != "proof_of_purchase"}
+    data["warranty_end"] = "2031-01-31"
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].errors
+    device.refresh_from_db()
+    assert str(device.warranty_end) == "2031-01-31"
+    assert device.warranty_check == WarrantyCheck.VERIFIED
+    assert device.warranty_source == WarrantySource.ADMIN
+    assert device.warranty_checked_by == world.admin
+    assert device.history.latest().history_user == world.admin
