@@ -15,8 +15,10 @@ import csv
 import io
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
@@ -117,17 +119,29 @@ def decode(data: bytes) -> str:
         ) from None
 
 
-def _header_key(cell: str) -> str:
+@dataclass(frozen=True)
+class CsvLayout:
+    """The columns a kind of upload reads (this import, a provider's warranty register)."""
+
+    # Header spellings, folded as _header_key folds them, to column names.
+    aliases: dict[str, str]
+    # The columns the header must name; the others in `aliases` may be left out.
+    required: tuple[str, ...]
+    # Makes one row of the file: called with `line` and `values` (stripped text by column).
+    row: Callable[..., Any]
+
+
+def _header_key(cell: str, aliases: dict[str, str]) -> str:
     folded = re.sub(r"[\s_\-]+", " ", cell.strip().lower())
-    return HEADER_ALIASES.get(folded, "")
+    return aliases.get(folded, "")
 
 
-def _read_header(header: list[str]) -> tuple[dict[str, int], list[str]]:
+def _read_header(header: list[str], layout: CsvLayout) -> tuple[dict[str, int], list[str]]:
     """Column positions by name, and what is wrong with the header."""
     positions: dict[str, int] = {}
     errors: list[str] = []
     for index, cell in enumerate(header):
-        key = _header_key(cell)
+        key = _header_key(cell, layout.aliases)
         if not key:
             if cell.strip():
                 errors.append(_("Unknown column “%(name)s”.") % {"name": cell.strip()})
@@ -136,28 +150,30 @@ def _read_header(header: list[str]) -> tuple[dict[str, int], list[str]]:
             errors.append(_("The column “%(name)s” appears twice.") % {"name": cell.strip()})
             continue
         positions[key] = index
-    missing = [c.replace("_", " ") for c in COLUMNS if c not in positions]
+    missing = [c.replace("_", " ") for c in layout.required if c not in positions]
     if missing:
         errors.append(
             _("The header row must name the columns %(expected)s; missing: %(missing)s.")
             % {
-                "expected": ", ".join(c.replace("_", " ") for c in COLUMNS),
+                "expected": ", ".join(c.replace("_", " ") for c in layout.required),
                 "missing": ", ".join(missing),
             }
         )
     return positions, errors
 
 
-def _read_rows(text: str) -> tuple[dict[str, int], list[ImportRow], list[str]]:
+def read_rows(text: str, layout: CsvLayout) -> tuple[dict[str, int], list[Any], list[str]]:
+    """Column positions, one `layout.row` per non-blank line (at most MAX_ROWS), and
+    what is wrong with the file as a whole. Checks nothing in the rows but their width."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
         if header is None or not any(cell.strip() for cell in header):
             return {}, [], [_("The file is empty: it needs a header row and one row per terminal.")]
-        positions, errors = _read_header(header)
+        positions, errors = _read_header(header, layout)
         if errors:
             return positions, [], errors
-        rows: list[ImportRow] = []
+        rows: list[Any] = []
         for cells in reader:
             if not any(cell.strip() for cell in cells):
                 continue  # blank lines, often at the end of an Excel export
@@ -167,7 +183,7 @@ def _read_rows(text: str) -> tuple[dict[str, int], list[ImportRow], list[str]]:
                 name: (cells[index].strip() if index < len(cells) else "")
                 for name, index in positions.items()
             }
-            row = ImportRow(line=reader.line_num, values=values)
+            row = layout.row(line=reader.line_num, values=values)
             if len(cells) != len(header):
                 row.errors.append(
                     _("Expected %(expected)d values, found %(found)d.")
@@ -185,13 +201,16 @@ def _by_lower_name(queryset) -> dict[str, object]:  # noqa: ANN001 - any queryse
     return {obj.name.lower(): obj for obj in queryset}
 
 
+LAYOUT = CsvLayout(aliases=HEADER_ALIASES, required=COLUMNS, row=ImportRow)
+
+
 def check_csv(text: str, *, today: date | None = None) -> ImportPreview:
     """Every row of the file with its problems. Reads the database, writes nothing.
 
     The lookups are one query each whatever the number of rows.
     """
     today = today or timezone.localdate()
-    _positions, rows, file_errors = _read_rows(text)
+    _positions, rows, file_errors = read_rows(text, LAYOUT)
     preview = ImportPreview(rows=rows, file_errors=file_errors)
     if not rows:
         return preview
