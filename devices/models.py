@@ -461,3 +461,60 @@ class WarrantyReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device} · {self.warranty_end.isoformat()}"
+
+
+class WarrantyRegisterEntry(models.Model):
+    """One terminal in a provider's warranty register, as its technicians uploaded it
+    (devices.register). The latest upload listing a serial replaces the earlier entry.
+
+    Kept after the upload, so a terminal a merchant registers later is verified from it.
+    """
+
+    # No index of its own: the unique constraint below leads with the provider.
+    provider = models.ForeignKey(
+        Provider,
+        on_delete=models.CASCADE,
+        db_index=False,
+        related_name="warranty_register",
+        verbose_name=_("provider"),
+    )
+    # Its index serves the PROTECT check when a brand is deleted.
+    brand = models.ForeignKey(
+        Brand, on_delete=models.PROTECT, related_name="+", verbose_name=_("brand")
+    )
+    # As Device.serial_number: normalised (normalise_serial), so the two compare equal.
+    serial = models.CharField(_("serial number"), max_length=64, validators=[refuse_card_number])
+    sold_on = models.DateField(_("shipped or sold on"), null=True, blank=True)
+    warranty_end = models.DateField(_("warranty end"))
+    # Its index serves SET_NULL when a user is deleted.
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("imported by"),
+    )
+    # The latest upload that listed this serial.
+    imported_at = models.DateTimeField(_("imported"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("warranty register entry")
+        verbose_name_plural = _("warranty register entries")
+        constraints = [
+            # One entry per serial of a brand in a provider's register. The conflict
+            # target of the upsert in register.apply_register, and its index serves the
+            # lookup of one terminal's entry in register.verify_from_register
+            # (provider, brand, serial).
+            models.UniqueConstraint(
+                fields=["provider", "brand", "serial"], name="warranty_register_one_per_serial"
+            ),
+            # As on Device: a warranty cannot end before the terminal was sold.
+            models.CheckConstraint(
+                condition=Q(sold_on__isnull=True) | Q(warranty_end__gte=F("sold_on")),
+                name="warranty_register_end_after_sale",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.brand_id} · {self.serial} · {self.warranty_end.isoformat()}"
