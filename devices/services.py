@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from devices.models import Device
+from devices.register import verify_from_register
 from devices.warranty import CLAIM_FIELDS, WARRANTY_FIELDS, WarrantyCheck, WarrantySource
 
 if TYPE_CHECKING:
@@ -57,14 +58,14 @@ def merchant_saved(device: Device, changed: list[str], *, creating: bool) -> Dev
     if creating:
         _reset_check(device)
         device.warranty_end = device.default_warranty_end()
-        return device
+        return verify_from_register(device)
     if {"purchase_date", "model", "provider"} & set(changed):
         device.warranty_end = device.default_warranty_end()
     if set(CLAIM_FIELDS) & set(changed) and device.warranty_check != WarrantyCheck.CLAIMED:
         _reset_check(device)
     if set(WARRANTY_FIELDS) & set(changed):
         device.merchant_changed_warranty_at = now
-    return device
+    return verify_from_register(device)
 
 
 def _locked(device: Device) -> Device:
