@@ -40,6 +40,8 @@ POST_ONLY = {
     "tickets:work_warranty_reject",
     # The provider's warranty record of a terminal (devices/views_work.py).
     "terminals:warranty",
+    # Applying a checked warranty register upload (devices/views_register.py).
+    "terminals:register_confirm",
 }
 
 URLS = project_urls()
