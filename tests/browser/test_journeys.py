@@ -339,3 +339,93 @@ def test_every_main_page_fits_a_phone_without_sideways_scrolling(
     ):
         technician.go(path)
     technician.screenshot("phone-technician-ticket")
+
+
+def test_a_merchant_on_a_phone_sends_a_missing_proof_that_the_technician_verifies(
+    world,  # noqa: ANN001
+    open_session,  # noqa: ANN001
+    tmp_path,  # noqa: ANN001
+    settings,  # noqa: ANN001
+) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    device = DeviceFactory(
+        merchant=world.merchant_a,
+        provider=world.provider_x,
+        acquirer=world.provider_x,
+        purchase_date=None,
+        warranty_end=None,
+    )
+    ticket = filed_and_routed(device, world.alice, "screen", "The screen stays dark.")
+    assert ticket.warranty_status == "unknown"
+    receipt = tmp_path / "receipt.pdf"
+    receipt.write_bytes(b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< >>\n%%EOF\n")
+
+    merchant = open_session(phone=True)
+    merchant.log_in("alice", PASSWORD)
+    merchant.nav("My tickets")
+    merchant.click("link", ticket.reference)
+    assert "Send the proof of purchase" in merchant.text()
+    page = merchant.page
+    page.get_by_label("Proof of purchase").set_input_files(str(receipt))
+    page.get_by_label("Date on the receipt").fill((date.today() - timedelta(days=40)).isoformat())
+    merchant.click("button", re.compile("send the proof", re.I))
+    assert "checks your proof of purchase" in merchant.text()
+    merchant.screenshot("journey5-proof-sent-phone")
+    device.refresh_from_db()
+    assert device.proof_of_purchase
+
+    technician = open_session()
+    technician.log_in("xavier", PASSWORD)
+    open_ticket_from_work(technician, ticket.reference)
+    assert "download the proof" in technician.text()
+    act(
+        technician,
+        "Verify the warranty",
+        {"Checked against": "Proof of purchase checked"},
+        "Verify",
+    )
+    ticket.refresh_from_db()
+    assert ticket.warranty_check == "verified"
+    assert ticket.warranty_status == "in"
+    assert ticket.billable is False
+    assert ticket.events.filter(kind=TicketEvent.Kind.WARRANTY_VERIFIED, actor=world.xavier)
+
+    merchant.page.reload()
+    merchant.settle()
+    assert "Warranty verified" in merchant.text()
+    assert "The repair is covered by warranty: it is free." in merchant.text()
+    merchant.screenshot("journey5-verified-phone")
+
+
+def test_a_technician_verifies_a_claimed_warranty_before_a_free_repair(
+    world,  # noqa: ANN001
+    open_session,  # noqa: ANN001
+) -> None:
+    device = DeviceFactory(
+        merchant=world.merchant_a,
+        provider=world.provider_x,
+        acquirer=world.provider_x,
+        warranty_check="claimed",
+        warranty_checked_at=None,
+        warranty_source="",
+    )
+    ticket = filed_and_routed(device, world.alice, "printer", "The printer jams every slip.")
+    assert ticket.queue.kind == Queue.Kind.WARRANTY_REPAIR
+    assert ticket.billable is None
+    technician = open_session()
+    technician.log_in("xavier", PASSWORD)
+    open_ticket_from_work(technician, ticket.reference)
+    assert "warranty to verify" in technician.text()
+    assert "The merchant claims this terminal is in warranty" in technician.text()
+    act(technician, "Verify the warranty", {"Note": "Invoice 2026-118 checked."}, "Verify")
+    assert "warranty to verify" not in technician.text()
+    act(
+        technician,
+        "Resolve",
+        {"Resolution": "Repaired on site", "What was done": "Printer roller replaced."},
+        "Resolve",
+    )
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.RESOLVED
+    assert ticket.billable is False
+    technician.screenshot("journey6-verified-resolved")
