@@ -378,6 +378,8 @@ def import_terminals(text: str, *, merchant: Merchant) -> ImportResult:
 
 
 def _create(row: ImportRow, *, merchant: Merchant) -> Device:
+    from devices.services import merchant_saved  # it reads the register, which imports us
+
     device = Device(
         merchant=merchant,
         model=row.device_model,
@@ -387,6 +389,8 @@ def _create(row: ImportRow, *, merchant: Merchant) -> Device:
         acquirer=row.acquirer,
         location=row.values["location"],
     )
-    # save() sets the brand and the default warranty end from the model's months.
+    # A claim like one registered on the form: the end from the contract's or model's
+    # months, verified at once if the provider's warranty register lists the serial.
+    merchant_saved(device, [], creating=True)
     device.save()
     return device

@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from devices.models import Device, Merchant, WarrantyReminder
+from devices.warranty import WarrantyCheck
 
 if TYPE_CHECKING:
     from portal.models import User
@@ -43,11 +44,18 @@ def due_devices(today: date) -> QuerySet[Device]:
     reminded = WarrantyReminder.objects.filter(
         device=OuterRef("pk"), warranty_end=OuterRef("warranty_end")
     )
-    return Device.objects.filter(
-        warranty_end__range=(today, last),
-        warranty_void=False,
-        status__in=REMINDED_STATUSES,
-    ).filter(~Exists(reminded))
+    return (
+        Device.objects.filter(
+            warranty_end__range=(today, last),
+            warranty_void=False,
+            status__in=REMINDED_STATUSES,
+        )
+        .exclude(
+            # A claim the provider rejected has no warranty to end.
+            warranty_check=WarrantyCheck.REJECTED
+        )
+        .filter(~Exists(reminded))
+    )
 
 
 def shop_recipients(merchant: Merchant) -> list[User]:

@@ -185,10 +185,10 @@ def add_proof(
         if purchase_date is not None and purchase_date != d.purchase_date:
             d.purchase_date = purchase_date
             changed.append("purchase_date")
+        # New evidence is a new claim: the provider looks again (or its register
+        # answers at once, in merchant_saved).
+        _reset_check(d)
         merchant_saved(d, changed, creating=False)
-        if d.warranty_check != WarrantyCheck.CLAIMED:
-            # New evidence is a new claim: the provider looks again.
-            _reset_check(d)
         d.merchant_changed_warranty_at = timezone.now()
         d.proof_of_purchase.save(proof.name, proof, save=False)
         _save(d, user, "proof of purchase added")

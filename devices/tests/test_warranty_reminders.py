@@ -100,9 +100,8 @@ def test_it_mails_the_shops_active_members_with_an_address_only(world: World) ->
     assert sorted(m.to[0] for m in mail.outbox) == sorted([world.alice.email, colleague.email])
 
 
-VOID = {"warranty_void": True, "warranty_void_reason": "Liquid damage"}
-if hasattr(Device, "warranty_voided_on"):  # a void warranty says since when, once it can
-    VOID["warranty_voided_on"] = TODAY
+VOID = {"warranty_void": True, "warranty_void_reason": "Liquid damage", "warranty_voided_on": TODAY}
+REJECTED = {"warranty_check": "rejected", "warranty_check_note": "Receipt of another terminal"}
 
 
 @pytest.mark.parametrize(
@@ -118,6 +117,8 @@ if hasattr(Device, "warranty_voided_on"):  # a void warranty says since when, on
         pytest.param(12, {"status": Device.Status.RETIRED}, False, id="retired"),
         pytest.param(12, {"status": Device.Status.REPLACED}, False, id="replaced"),
         pytest.param(12, VOID, False, id="void"),
+        pytest.param(12, REJECTED, False, id="claim-rejected"),
+        pytest.param(12, {"warranty_check": "claimed"}, True, id="claimed"),
     ],
 )
 def test_it_reminds_only_terminals_whose_warranty_ends_soon(
