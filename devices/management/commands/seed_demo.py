@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from devices.models import Brand, Device, DeviceModel, Membership, Merchant, Provider
+from devices.warranty import WarrantyCheck, WarrantySource
 from portal.models import User
 
 PASSWORD = "posdesk-demo"
@@ -71,6 +72,9 @@ class DemoDevice:
     bought_days_ago: int | None  # None: no purchase date, so warranty unknown
     void_reason: str = ""
     status: str = Device.Status.ACTIVE
+    # The merchant's claim, not yet checked by the provider (the others are verified
+    # from the provider's records, as terminals a provider issued itself would be).
+    claimed: bool = False
 
 
 ICBC, LAKALA, PAYSERVE = "ICBC Merchant Services", "Lakala", "PayServe Tech"
@@ -94,9 +98,9 @@ DEVICES = [
         void_reason="Liquid damage: tea spilled into the keypad.",
     ),
     DemoDevice(0, "Newland", "ME31", "N7Q2210451", PAYSERVE, ICBC, "Back office", None),
-    DemoDevice(0, "PAX", "A80", "0820551197", ICBC, LAKALA, "Private room", 30),
+    DemoDevice(0, "PAX", "A80", "0820551197", ICBC, LAKALA, "Private room", 30, claimed=True),
     DemoDevice(1, "PAX", "A920", "1850987601", LAKALA, LAKALA, "Till 1", 60),
-    DemoDevice(1, "PAX", "A920", "1850987602", LAKALA, LAKALA, "Till 2", 200),
+    DemoDevice(1, "PAX", "A920", "1850987602", LAKALA, LAKALA, "Till 2", 200, claimed=True),
     DemoDevice(1, "Newland", "N910", "N910KX8812", LAKALA, LAKALA, "Lottery counter", 800),
     DemoDevice(
         1,
@@ -218,8 +222,23 @@ class Command(BaseCommand):
                     "warranty_end": None,  # save() sets purchase date + the model's months
                     "warranty_void": bool(spec.void_reason),
                     "warranty_void_reason": spec.void_reason,
+                    **self.warranty_check(spec, purchase_date),
                 },
             )
+
+    @staticmethod
+    def warranty_check(spec: DemoDevice, purchase_date: date | None) -> dict[str, object]:
+        if spec.claimed or purchase_date is None:
+            return {
+                "warranty_check": WarrantyCheck.CLAIMED,
+                "warranty_checked_at": None,
+                "warranty_source": "",
+            }
+        return {
+            "warranty_check": WarrantyCheck.VERIFIED,
+            "warranty_checked_at": timezone.now(),
+            "warranty_source": WarrantySource.RECORDS,
+        }
 
     def seed_users(self, providers: dict[str, Provider], merchants: list[Merchant]) -> None:
         admin = self.demo_user("admin", "Platform Admin")
