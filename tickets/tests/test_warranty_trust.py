@@ -327,3 +327,12 @@ def test_the_technician_reads_true_warranty_labels(world: World, as_user) -> Non
     page = as_user(world.xavier).get(reverse("tickets:work_ticket", args=[ticket.reference])).text
     assert f"Out of warranty since {world.device_a.warranty_end.isoformat()}" in page
     assert "Out of warranty until" not in page
+
+
+def test_the_queue_row_flags_a_claim_and_a_recent_edit(world: World, as_user) -> None:  # noqa: ANN001
+    _out_of_warranty_verified(world.device_a)
+    _edit(world, as_user, purchase_date=days_ago(100))
+    ticket = _file(world)
+    page = as_user(world.xavier).get(reverse("tickets:queue", args=[ticket.queue_id])).text
+    assert "warranty to verify" in page
+    assert "warranty edited" in page
