@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from portal.models import User
+from tickets.views.home import merchant_home
 
 
 @require_GET
@@ -18,5 +19,5 @@ def home(request: HttpRequest) -> HttpResponse:
     if role == User.Role.TECHNICIAN:
         return redirect("tickets:work")
     if role == User.Role.MERCHANT:
-        return redirect("devices:list")
+        return merchant_home(request)
     return render(request, "portal/no_role.html")

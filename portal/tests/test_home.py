@@ -8,10 +8,10 @@ from conftest import World
 from tests.factories import UserFactory
 
 
-def test_a_merchant_goes_to_the_terminal_list(world: World, as_user) -> None:  # noqa: ANN001
+def test_a_merchant_lands_on_the_shop_home(world: World, as_user) -> None:  # noqa: ANN001
     response = as_user(world.alice).get("/")
-    assert response.status_code == 302
-    assert response.url == reverse("devices:list")
+    assert response.status_code == 200
+    assert response.templates[0].name == "tickets/home.html"
 
 
 def test_a_technician_goes_to_the_workspace(world: World, as_user) -> None:  # noqa: ANN001

@@ -132,4 +132,7 @@ def test_a_row_shows_status_kind_and_filing_time_in_the_reader_s_language_and_zo
     assert '<time datetime="2026-03-02T07:30:00+08:00">2026-03-02 07:30</time>' in response.text
     assert '<span class="badge text-bg-info">排队中</span>' in response.text
     assert "网络" in response.text  # the kind of fault, translated
-    assert f'<a href="/tickets/{ticket.reference}/">{ticket.reference}</a>' in response.text
+    assert (
+        f'<a href="/tickets/{ticket.reference}/" class="nowrap-id">{ticket.reference}</a>'
+        in response.text
+    )

@@ -42,6 +42,7 @@ from tickets.forms import (
     new_submission_token,
 )
 from tickets.models import Attachment, Category, Quote, Ticket, choice_labels
+from tickets.next_steps import NextStep, next_step
 from tickets.uploads import MAX_FILES
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ ATTACHMENTS_NOT_KEPT = gettext_lazy(
 LIST_COLUMNS = (
     "reference",
     "status",
+    "warranty_status",
     "category",
     "symptom",
     "created_at",
@@ -124,12 +126,21 @@ class ListRow:
     status: str
     category: str
     symptom: str
+    step: NextStep | None
 
 
 def _list_rows(tickets: Iterable[Ticket]) -> list[ListRow]:
     # The labels once per list, in the request's language; an unknown code shows as is.
     statuses = choice_labels(Ticket.Status.choices)
     categories = choice_labels(Category.choices)
+    tickets = list(tickets)
+    # One query for the page, not one per row: which tickets wait on a quote.
+    pending = set(
+        Quote.objects.filter(
+            ticket__in=[t.pk for t in tickets if t.status == Ticket.Status.WAITING_MERCHANT],
+            status=Quote.Status.PENDING,
+        ).values_list("ticket_id", flat=True)
+    )
     return [
         ListRow(
             ticket=ticket,
@@ -137,6 +148,7 @@ def _list_rows(tickets: Iterable[Ticket]) -> list[ListRow]:
             status=statuses.get(ticket.status, ticket.status),
             category=categories.get(ticket.category, ticket.category),
             symptom=ticket.symptom_label,
+            step=next_step(ticket, quote_pending=ticket.pk in pending),
         )
         for ticket in tickets
     ]
