@@ -642,6 +642,7 @@ class TicketEvent(models.Model):
         PROOF_ADDED = "proof_added", _("Proof of purchase added")
         CANCELLED_BY_ADMIN = "admin_cancelled", _("Cancelled by PosDesk")
         DUPLICATE = "duplicate", _("Closed as a duplicate")
+        UNASSIGNED = "unassigned", _("Back in the queue")
 
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")

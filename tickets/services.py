@@ -268,3 +268,29 @@ def record_self_help_success(
     return SelfHelpSuccess.objects.create(
         merchant=merchant, device=device, user=user, category=category, checks=list(checks)
     )
+
+
+# People who leave -------------------------------------------------------------------------
+
+
+def release_assigned_tickets(
+    *, user: User, reason: str, keep_provider_id: int | None = None
+) -> int:
+    """Give back the open tickets `user` holds, except those in `keep_provider_id`'s
+    queues (the provider they still work for), each through the workflow with its event.
+    Returns how many went back to their queue.
+
+    Called when a technician is deactivated, moved to another provider or loses their
+    membership (tickets.signals), whoever made the change: the Django admin, a shell.
+    """
+    held = Ticket.objects.filter(assigned_to=user, status__in=workflow.OPEN).order_by("pk")
+    if keep_provider_id is not None:
+        held = held.exclude(queue__provider_id=keep_provider_id)
+    released = 0
+    for ticket in held:
+        try:
+            workflow.unassign_leaver(ticket, user, reason)
+        except workflow.NotAllowed:
+            continue  # claimed, reassigned or closed since the query: not theirs any more
+        released += 1
+    return released

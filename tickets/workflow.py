@@ -120,6 +120,21 @@ ACTIONS: dict[str, Action] = {
     "auto_close": Action(
         gettext_lazy("Close automatically"), frozenset({SYSTEM}), frozenset({S.RESOLVED}), S.CLOSED
     ),
+    # The assignee left the queue's provider (deactivated, moved, membership removed):
+    # the ticket goes back to the queue; one waiting on the merchant keeps waiting.
+    "unassign_leaver": Action(
+        gettext_lazy("Return to the queue"), frozenset({SYSTEM}), OPEN, S.QUEUED
+    ),
+}
+
+# Why an assignee no longer holds their tickets (stored in the event, worded when read).
+LEFT_DEACTIVATED = "deactivated"
+LEFT_MOVED = "moved"
+LEFT_REMOVED = "removed"
+LEFT_REASONS = {
+    LEFT_DEACTIVATED: gettext_lazy("account deactivated"),
+    LEFT_MOVED: gettext_lazy("moved to another provider"),
+    LEFT_REMOVED: gettext_lazy("no longer a member of the provider"),
 }
 
 # Resolutions that are repair work: refused on a billable ticket until a quote is accepted.
@@ -789,5 +804,32 @@ def auto_close(ticket: Ticket, days: int, *, now: datetime | None = None) -> Tic
             TicketEvent.Kind.CLOSED,
             None,
             _("Closed automatically: no answer %(days)d days after the fix.") % {"days": days},
+        )
+        return t
+
+
+def unassign_leaver(ticket: Ticket, leaver: User, reason: str) -> Ticket:
+    """Give back a ticket whose assignee left (see `services.release_assigned_tickets`):
+    nobody holds it, and one in progress is queued again for a colleague to claim. One
+    waiting on the merchant keeps waiting: the question or quote is still theirs."""
+    with transaction.atomic():
+        t, action = _start(ticket, "unassign_leaver", None, role=SYSTEM)
+        if reason not in LEFT_REASONS:
+            raise NotAllowed(_("Say why the assignee left."))
+        if t.assigned_to_id is None or t.assigned_to_id != leaver.pk:
+            # Reassigned or claimed since the caller looked: nothing to give back.
+            raise NotAllowed(
+                _("This ticket is not assigned to %(name)s.") % {"name": leaver.get_username()}
+            )
+        t.assigned_to = None
+        if t.status == S.IN_PROGRESS:
+            _move(t, action, timezone.now())
+        t.save()
+        _record(
+            t,
+            TicketEvent.Kind.UNASSIGNED,
+            None,
+            public=False,
+            data={"leaver": leaver.pk, "leaver_name": leaver.get_username(), "reason": reason},
         )
         return t

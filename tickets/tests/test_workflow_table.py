@@ -50,6 +50,7 @@ ALLOWED: dict[str, tuple[str, set[str]]] = {
     "admin_cancel": ("admin", {S.NEW, *OPEN}),
     "close_duplicate": ("admin", {S.NEW, *OPEN}),
     "auto_close": ("system", {S.RESOLVED}),
+    "unassign_leaver": ("system", OPEN),
 }
 
 # action → the timeline entry it writes and whether the merchant sees it
@@ -78,6 +79,7 @@ EVENTS: dict[str, tuple[str, bool]] = {
     "admin_cancel": (K.CANCELLED_BY_ADMIN, True),
     "close_duplicate": (K.DUPLICATE, True),
     "auto_close": (K.CLOSED, True),
+    "unassign_leaver": (K.UNASSIGNED, False),
 }
 
 
@@ -101,6 +103,8 @@ def expected_status(action: str, before: str) -> str:
         return moves[action]
     if action in {"claim", "assign", "admin_assign"} and before == S.QUEUED:
         return S.IN_PROGRESS
+    if action == "unassign_leaver" and before == S.IN_PROGRESS:
+        return S.QUEUED
     if action == "merchant_reply" and before == S.WAITING_MERCHANT:
         return S.IN_PROGRESS
     return before
@@ -141,6 +145,12 @@ CALLS: dict[str, Callable[[Ticket, User | None, World], object]] = {
     ),
 }
 
+# The platform's own actions, called with no user.
+SYSTEM_ACTIONS: dict[str, Callable[[Ticket, World], object]] = {
+    "auto_close": lambda t, w: workflow.auto_close(t, 7),
+    "unassign_leaver": lambda t, w: workflow.unassign_leaver(t, w.xena, workflow.LEFT_DEACTIVATED),
+}
+
 # Claims on the terminal's warranty: the ticket must carry one for these to apply.
 CLAIM_ACTIONS = {"add_proof", "warranty_verify", "warranty_reject"}
 
@@ -174,6 +184,11 @@ def ticket_for(world: World, action: str, status: str) -> Ticket:
         Quote.objects.create(
             ticket=ticket, amount=Decimal("99"), covers="Keypad", created_by=world.xavier
         )
+    if action == "unassign_leaver":
+        # Held by a technician who has left (no signal: the table is what is tested here).
+        User.objects.filter(pk=world.xena.pk).update(is_active=False)
+        Ticket.objects.filter(pk=ticket.pk).update(assigned_to=world.xena)
+        ticket.refresh_from_db()
     if action == "loaner_return":
         ticket.loaner_serial = "LN-9"
         ticket.loaner_issued_at = ticket.created_at
@@ -182,11 +197,11 @@ def ticket_for(world: World, action: str, status: str) -> Ticket:
 
 
 def run(action: str, ticket: Ticket, user: User | None, world: World) -> object:
-    if action == "auto_close":
+    if action in SYSTEM_ACTIONS:
         if user is not None:
-            # Only the platform closes on its own: people are checked against the table.
+            # Only the platform does these on its own: people are checked against the table.
             return workflow.check(ticket, action, workflow.role_for(ticket, user))
-        return workflow.auto_close(ticket, 7)
+        return SYSTEM_ACTIONS[action](ticket, world)
     return CALLS[action](ticket, user, world)
 
 
@@ -220,7 +235,7 @@ def test_each_action_is_allowed_exactly_where_the_table_says(
         if not should_pass:
             wrong.append(f"{status}: allowed but should be refused")
             continue
-        if action == "auto_close" and user is not None:
+        if action in SYSTEM_ACTIONS and user is not None:
             continue  # `check` passed for the system role; nothing ran.
         ticket.refresh_from_db()
         if ticket.status != expected_status(action, status):

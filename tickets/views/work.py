@@ -288,6 +288,11 @@ def _headline(event: TicketEvent, kinds: dict[str, str]) -> list[str]:
         parts.append(_("bought %(date)s") % {"date": data["purchase_date"]})
     if data.get("original"):
         parts.append(_("of %(reference)s") % {"reference": data["original"]})
+    if event.kind == TicketEvent.Kind.UNASSIGNED and data.get("leaver_name"):
+        reason = workflow.LEFT_REASONS.get(data.get("reason", ""), "")
+        parts.append(
+            _("%(name)s left: %(reason)s") % {"name": data["leaver_name"], "reason": reason}
+        )
     return [part for part in parts if part]
 
 
