@@ -15,13 +15,19 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
+# axe-core for the browser journeys' accessibility check (tests only; never served).
+BROWSER_TOOLS := tests/browser/node_modules/.installed
+$(BROWSER_TOOLS): tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # The embedded default: SQLite, Celery eager, demo data, http://127.0.0.1:8000
 run: install
 	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py migrate --noinput
 	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py seed_demo
 	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) manage.py runserver 127.0.0.1:8000
 
-test: install
+test: install $(BROWSER_TOOLS)
 	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest
 
 lint: install
@@ -45,4 +51,4 @@ bench: install
 		$(PY) bench/run.py --tickets $(TICKETS) --duration $(DURATION) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles test-output .test-media
+	rm -rf $(VENV) db.sqlite3 staticfiles test-output .test-media tests/browser/node_modules

@@ -32,6 +32,17 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# axe-core, the npm package (tests/browser/package.json; `make test` installs it), is
+# evaluated into each page the journeys open: never served by PosDesk itself.
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE_IMPACTS_FAILING = ("serious", "critical")
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ['violations']});
+  return result.violations
+    .filter(v => %s.includes(v.impact))
+    .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' — ' +
+      v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '));
+}""" % list(AXE_IMPACTS_FAILING)
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
@@ -131,6 +142,7 @@ class Session:
         self.watch.check(self.page)
         if self.phone:
             assert_no_horizontal_scroll(self.page)
+        assert_accessible(self.page)
 
     def log_in(self, username: str, password: str) -> None:
         self.go("/accounts/login/")
@@ -160,6 +172,24 @@ class Session:
         path = OUTPUT / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path
+
+
+def _axe_source() -> str:
+    if not AXE.exists():
+        _missing_browser(f"{AXE} (cd tests/browser && npm ci)")
+    return AXE.read_text()
+
+
+def assert_accessible(page) -> None:  # noqa: ANN001
+    """axe-core finds no serious or critical violation on the page as it stands."""
+    if page.url.startswith(("about:", "data:")) or "/admin/" in page.url:
+        return  # Django's own admin is not ours to fix
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        # Evaluated through the DevTools protocol, not a <script>: the page's CSP
+        # (no inline scripts) still applies to everything the page itself runs.
+        page.evaluate(_axe_source() + "\n;0")
+    violations = page.evaluate(AXE_RUN)
+    assert not violations, f"{page.url}:\n" + "\n".join(violations)
 
 
 def assert_no_horizontal_scroll(page) -> None:  # noqa: ANN001
