@@ -779,6 +779,7 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
             "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
             "DATABASE_URL": args.database_url,
             "CELERY_BROKER_URL": args.redis_url,
+            "SITE_URL": "http://127.0.0.1:8000",
             "STATIC_ROOT": str(CACHE / "static"),
             "MEDIA_ROOT": str(CACHE / "media"),
             "LOG_LEVEL": "WARNING",

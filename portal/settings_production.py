@@ -1,7 +1,8 @@
 """Production settings: the defaults hardened; `check --deploy` reports nothing.
 
 Use with DJANGO_SETTINGS_MODULE=portal.settings_production and a real
-SECRET_KEY, DATABASE_URL, CELERY_BROKER_URL and ALLOWED_HOSTS in the environment.
+SECRET_KEY, DATABASE_URL, CELERY_BROKER_URL, ALLOWED_HOSTS and SITE_URL in the
+environment.
 It refuses to start without them rather than fall back to a development default
 (an SQLite file inside a container is lost on the next deploy).
 """
@@ -9,6 +10,7 @@ It refuses to start without them rather than fall back to a development default
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -25,9 +27,18 @@ if len(_secret_key) < 50 or len(set(_secret_key)) < 5:
 if "change-me" in _secret_key:
     # The placeholder from .env.example is public: it would sign every session.
     raise ImproperlyConfigured("SECRET_KEY is still the placeholder from .env.example")
-for _required in ("DATABASE_URL", "ALLOWED_HOSTS"):
+# CELERY_BROKER_URL: without it tasks would run inside the web request (the development
+# default), and beat's sweeps and the e-mail retries would never run. SITE_URL: the
+# links in e-mails would point at the development address, 127.0.0.1.
+for _required in ("DATABASE_URL", "ALLOWED_HOSTS", "CELERY_BROKER_URL", "SITE_URL"):
     if not os.environ.get(_required, "").strip():
         raise ImproperlyConfigured(f"{_required} must be set with portal.settings_production")
+_site = urlsplit(os.environ["SITE_URL"].strip())
+if _site.scheme not in ("http", "https") or not _site.hostname:
+    raise ImproperlyConfigured(
+        "SITE_URL must be the public address PosDesk is reached at, "
+        "e.g. https://posdesk.example.com (links in e-mails start with it)"
+    )
 
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and overwrites any
 # value a client sent).

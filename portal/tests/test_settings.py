@@ -86,6 +86,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         "ALLOWED_HOSTS": "posdesk.example.com",
         "DATABASE_URL": "postgres://posdesk:secret@db.example.com:5432/posdesk",
         "CELERY_BROKER_URL": "redis://redis.example.com:6379/0",
+        "SITE_URL": "https://posdesk.example.com",
     }
     env.update(overrides)
     return {name: value for name, value in env.items() if value is not None}
@@ -214,6 +215,11 @@ def test_production_session_cookies_are_httponly_secure_and_samesite() -> None:
         ({"DEBUG": "true"}, "DEBUG must be off"),
         ({"DATABASE_URL": None}, "DATABASE_URL must be set"),
         ({"ALLOWED_HOSTS": None}, "ALLOWED_HOSTS must be set"),
+        ({"CELERY_BROKER_URL": None}, "CELERY_BROKER_URL must be set"),
+        ({"CELERY_BROKER_URL": " "}, "CELERY_BROKER_URL must be set"),
+        ({"SITE_URL": None}, "SITE_URL must be set"),
+        ({"SITE_URL": "posdesk.example.com"}, "SITE_URL must be the public address"),
+        ({"SITE_URL": "ftp://posdesk.example.com"}, "SITE_URL must be the public address"),
     ],
 )
 def test_production_settings_refuse_to_start_unsafe(
