@@ -40,6 +40,15 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from None
 
 
+def env_positive_int(name: str, default: int) -> int:
+    """An integer of at least 1: a period, a delay or a duration, where 0 or less
+    would mean sweeping in a busy loop or giving up at once."""
+    value = env_int(name, default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be at least 1, not {value}")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:

@@ -15,7 +15,14 @@ from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
-from portal.env import env_bool, env_int, env_list, env_str, mailers_from_env
+from portal.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_positive_int,
+    env_str,
+    mailers_from_env,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -39,6 +46,7 @@ INSTALLED_APPS = [
     "portal",
     "devices",
     "tickets",
+    "mail",
 ]
 
 MIDDLEWARE = [
@@ -206,8 +214,25 @@ CELERY_TASK_QUEUES = (Queue("celery"), Queue("email"))
 CELERY_TASK_ROUTES = {
     "tickets.tasks.send_event_email": {"queue": "email"},
     "devices.tasks.send_warranty_reminders": {"queue": "email"},
+    "mail.tasks.send_emails": {"queue": "email"},
+    "mail.tasks.sweep_outbox": {"queue": "email"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The e-mail outbox (mail/): each e-mail is a row written with its event, sent by the
+# `email` queue after the commit; a sweep this often sends what is due (a task the
+# broker lost, a retry whose time has come) ...
+EMAIL_OUTBOX_SWEEP_SECONDS = env_positive_int("EMAIL_OUTBOX_SWEEP_SECONDS", 30)
+# ... retrying a failed send after 30 s, 60 s, 2 min, ... at most an hour apart ...
+EMAIL_OUTBOX_BACKOFF_BASE_SECONDS = env_positive_int("EMAIL_OUTBOX_BACKOFF_BASE_SECONDS", 30)
+EMAIL_OUTBOX_BACKOFF_MAX_SECONDS = env_positive_int("EMAIL_OUTBOX_BACKOFF_MAX_SECONDS", 3600)
+# ... until it has been failing this long: then it is marked failed for an admin.
+EMAIL_OUTBOX_GIVE_UP = timedelta(hours=env_positive_int("EMAIL_OUTBOX_GIVE_UP_HOURS", 24))
+# A worker that claimed e-mails and did not finish within this many seconds is taken
+# for dead and its e-mails are sent again. Longer than CELERY_TASK_TIME_LIMIT, after
+# which Celery kills the task anyway, so a live worker never loses its claim.
+EMAIL_OUTBOX_LEASE_SECONDS = env_positive_int(
+    "EMAIL_OUTBOX_LEASE_SECONDS", CELERY_TASK_TIME_LIMIT + 60
+)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Tickets filed while the broker was down are routed once it is back.
     "sweep-unrouted-tickets": {
@@ -223,6 +248,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "close-stale-resolved-tickets": {
         "task": "tickets.tasks.close_stale_resolved",
         "schedule": timedelta(minutes=30),
+    },
+    # E-mails the broker never delivered, or whose retry time has come, are sent.
+    "sweep-email-outbox": {
+        "task": "mail.tasks.sweep_outbox",
+        "schedule": timedelta(seconds=EMAIL_OUTBOX_SWEEP_SECONDS),
     },
     # Shops hear once, WARRANTY_REMINDER_DAYS ahead, that a terminal's warranty ends.
     "send-warranty-reminders": {

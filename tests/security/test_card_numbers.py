@@ -136,6 +136,17 @@ NOT_FREE_TEXT = {
     "portal.User.email",
     # A web address, checked as one.
     "devices.Provider.website",
+    # The e-mail outbox: rendered by PosDesk from templates and from fields that are
+    # checked, or written by it (keys, Message-IDs, SMTP errors); never a form.
+    "mail.OutboundEmail.idempotency_key",
+    "mail.OutboundEmail.message_id",
+    "mail.OutboundEmail.kind",
+    "mail.OutboundEmail.recipient",
+    "mail.OutboundEmail.language",
+    "mail.OutboundEmail.subject",
+    "mail.OutboundEmail.text",
+    "mail.OutboundEmail.html",
+    "mail.OutboundEmail.last_error",
 }
 
 
