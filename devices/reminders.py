@@ -7,15 +7,14 @@ caught up the next, and an end already past is never reminded of.
 
 Once only, even with two runs at the same time: each shop is handled in its own
 transaction that locks the shop's row, looks again for its due terminals, records a
-`WarrantyReminder` for each and sends the e-mail. A second run skips a shop that is
-being handled and, once the first has committed, finds nothing left to send. A send
-that fails rolls the records back, and the next run tries again. (Only a worker that
-dies between the mail server's acceptance and the commit would send one twice.)
+`WarrantyReminder` for each and writes the e-mails to the outbox (`mail`), which sends
+them after the commit and retries until the mail server takes them. A second run
+skips a shop that is being handled and, once the first has committed, finds nothing
+left to send.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -30,8 +29,6 @@ from devices.warranty import WarrantyCheck
 
 if TYPE_CHECKING:
     from portal.models import User
-
-logger = logging.getLogger(__name__)
 
 # A retired or replaced terminal is out of the shop: its warranty is no one's concern.
 REMINDED_STATUSES = (Device.Status.ACTIVE, Device.Status.IN_REPAIR)
@@ -70,30 +67,22 @@ def shop_recipients(merchant: Merchant) -> list[User]:
 
 def send_warranty_reminders(*, today: date | None = None) -> int:
     """E-mail each shop about its terminals whose warranty ends soon. Returns the number
-    of e-mails sent."""
+    of e-mails written to the outbox."""
     if today is None:
         today = timezone.localdate()
     merchant_ids = sorted(set(due_devices(today).values_list("merchant_id", flat=True)))
-    sent = 0
-    for merchant_id in merchant_ids:
-        try:
-            sent += remind_shop(merchant_id, today=today)
-        except OSError:
-            # A refused address or a mail server gone away (smtplib's errors are
-            # OSErrors): the shop's records were rolled back, the next run tries
-            # again; the other shops still hear today.
-            logger.exception("warranty reminder to merchant %s failed", merchant_id)
-    return sent
+    return sum(remind_shop(merchant_id, today=today) for merchant_id in merchant_ids)
 
 
 def remind_shop(merchant_id: int, *, today: date) -> int:
-    """Record and send one shop's reminder. Returns the number of e-mails sent."""
-    from tickets.notifications import absolute, send_templated
+    """Record one shop's reminders and write its e-mails. Returns the number written."""
+    from mail import services as outbox
+    from tickets.notifications import absolute
 
     with transaction.atomic():
         # NO KEY: a ticket or terminal filed for the shop meanwhile (a foreign key to
-        # this row) need not wait for the mail server. SKIP LOCKED: another run is
-        # handling this shop; what it leaves unsent, the next run finds.
+        # this row) need not wait. SKIP LOCKED: another run is handling this shop; what
+        # it leaves unsent, the next run finds.
         merchant = (
             Merchant.objects.select_for_update(no_key=True, skip_locked=True)
             .filter(pk=merchant_id)
@@ -114,7 +103,7 @@ def remind_shop(merchant_id: int, *, today: date) -> int:
             # Nobody to tell yet: nothing is recorded, so a member added later in the
             # window still hears of it.
             return 0
-        WarrantyReminder.objects.bulk_create(
+        reminders = WarrantyReminder.objects.bulk_create(
             WarrantyReminder(device=device, warranty_end=device.warranty_end, merchant=merchant)
             for device in devices
         )
@@ -125,8 +114,12 @@ def remind_shop(merchant_id: int, *, today: date) -> int:
             "link": absolute(reverse("devices:list")),
             "site_url": settings.SITE_URL,
         }
+        # One e-mail per shop, end date and set of reminders just recorded (a terminal
+        # registered later with the same end date gets its own).
+        key = f"warranty-reminder:{merchant.pk}:{devices[0].warranty_end}:{reminders[0].pk}"
         # No per-user language yet: the site's language, whatever the worker had active.
         with translation.override(settings.LANGUAGE_CODE):
-            return send_templated(
-                "warranty_reminder", recipients, context, directory="devices/email"
+            emails = outbox.compose(
+                "warranty_reminder", recipients, context, directory="devices/email", key=key
             )
+        return len(outbox.queue(emails))

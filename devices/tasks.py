@@ -5,9 +5,9 @@ from __future__ import annotations
 from celery import shared_task
 
 
-# Longer limits than the default: one SMTP conversation per shop (each up to
-# EMAIL_TIMEOUT), and a daily run may have hundreds of shops. Cut short, it loses
-# nothing: each shop is committed once its e-mail is sent, the rest go the next day.
+# Longer limits than the default: a daily run may have hundreds of shops (each one
+# transaction that renders and writes its e-mails to the outbox, which sends them).
+# Cut short, it loses nothing: each shop is committed on its own, the rest go the next day.
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=600, time_limit=660)
 def send_warranty_reminders() -> int:
     """Beat, daily: e-mail each shop once about terminals whose warranty ends soon."""

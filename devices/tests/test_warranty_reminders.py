@@ -1,4 +1,7 @@
-"""Warranty-expiry reminders: each shop hears once, before a terminal's warranty ends."""
+"""Warranty-expiry reminders: each shop hears once, before a terminal's warranty ends.
+
+The e-mails go through the outbox: `run` lets the commit send them (Celery is eager)
+and the tests read what arrived in `mail.outbox`."""
 
 from __future__ import annotations
 
@@ -11,12 +14,15 @@ from django.conf import settings as django_settings
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 from django.db import IntegrityError, connection, connections, transaction
+from django.test import TestCase
 from django.utils import timezone, translation
 
 from conftest import World
 from devices import tasks
 from devices.models import Device, Merchant, WarrantyReminder
 from devices.reminders import send_warranty_reminders
+from mail import services as outbox
+from mail.models import OutboundEmail
 from tests.factories import DeviceFactory, MerchantFactory, UserFactory, member_of
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +42,9 @@ def terminal(merchant: Merchant, *, ends_in: int | None, **fields: object) -> De
 
 
 def run(today: date = TODAY) -> int:
-    return send_warranty_reminders(today=today)
+    """One daily run, its transactions committed (and so its e-mails sent)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return send_warranty_reminders(today=today)
 
 
 def mails_to(user: object) -> list[mail.EmailMessage]:
@@ -156,22 +164,26 @@ def test_an_extended_warranty_gets_a_reminder_for_its_new_end(world: World) -> N
     }
 
 
-def test_a_failed_send_claims_nothing_and_the_next_run_sends(
+def test_a_failed_send_is_retried_by_the_outbox_not_by_the_next_run(
     world: World,
     settings,  # noqa: ANN001
 ) -> None:
     terminal(world.merchant_a, ends_in=20)
     settings.MAILERS = {"default": {"BACKEND": f"{__name__}.DownBackend"}}
 
-    assert run() == 0
-    assert not WarrantyReminder.objects.exists()
+    assert run() == 1
+    [email] = OutboundEmail.objects.all()
+    assert email.status == OutboundEmail.Status.PENDING
+    assert email.attempts == 1
+    assert mail.outbox == []
 
     settings.MAILERS = LOCMEM
-    assert run(TODAY + timedelta(days=1)) == 1
+    assert run(TODAY + timedelta(days=1)) == 0  # recorded: the next run writes none
+    assert outbox.sweep(now=email.next_attempt_at)["sent"] == 1
     assert len(mails_to(world.alice)) == 1
 
 
-def test_one_shops_refused_mail_does_not_keep_the_others_waiting(
+def test_one_shops_refused_address_does_not_keep_the_others_waiting(
     world: World,
     settings,  # noqa: ANN001
 ) -> None:
@@ -179,12 +191,13 @@ def test_one_shops_refused_mail_does_not_keep_the_others_waiting(
     terminal(world.merchant_b, ends_in=20)
     settings.MAILERS = {"default": {"BACKEND": f"{__name__}.RefusingBackend"}}
 
-    assert run() == 1
+    assert run() == 2
 
     assert len(mails_to(world.alice)) == 1
-    assert list(WarrantyReminder.objects.values_list("merchant", flat=True)) == [
-        world.merchant_a.pk
-    ]
+    # No such mailbox: failed at once, for an admin to see, not retried for a day.
+    refused = OutboundEmail.objects.get(recipient=world.bob.email)
+    assert refused.status == OutboundEmail.Status.FAILED
+    assert "No such user" in refused.last_error
 
 
 def test_a_shop_with_no_one_to_tell_is_reminded_once_someone_joins(world: World) -> None:
@@ -262,37 +275,57 @@ def test_the_beat_runs_the_task_daily_on_the_email_queue(world: World) -> None:
     }
     terminal(world.merchant_a, ends_in=20)
 
-    assert tasks.send_warranty_reminders.apply().get() == 1
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert tasks.send_warranty_reminders.apply().get() == 1
     assert len(mails_to(world.alice)) == 1
+
+
+def test_the_email_has_one_idempotency_key_per_shop_end_date_and_recipient(world: World) -> None:
+    colleague = member_of(UserFactory(username="alice2"), merchant=world.merchant_a)
+    device = terminal(world.merchant_a, ends_in=20)
+    run()
+    # A terminal registered later with the same end date gets its own e-mail.
+    terminal(world.merchant_a, ends_in=20)
+    run()
+
+    keys = sorted(OutboundEmail.objects.values_list("idempotency_key", flat=True))
+    assert len(keys) == len(set(keys)) == 4
+    prefix = f"warranty-reminder:{world.merchant_a.pk}:{device.warranty_end}:"
+    assert all(key.startswith(prefix) for key in keys)
+    assert {key.rsplit(":", 1)[1] for key in keys} == {str(world.alice.pk), str(colleague.pk)}
+    assert len(mail.outbox) == 4
 
 
 # Two beat runs at once ---------------------------------------------------------------
 
 
-class StallingBackend(EmailBackend):
-    """Holds the first run inside its transaction, its e-mail on the way."""
+class Stall:
+    """Holds the first run inside its transaction (the shop locked), its e-mails being
+    written to the outbox."""
 
-    sending = threading.Event()
+    writing = threading.Event()
     release = threading.Event()
+    real_queue = staticmethod(outbox.queue)
 
-    def send_messages(self, messages: list[mail.EmailMessage]) -> int:
-        StallingBackend.sending.set()
-        StallingBackend.release.wait(timeout=5)
-        return super().send_messages(messages)
+    @classmethod
+    def queue(cls, emails: list[OutboundEmail]) -> list[int]:
+        cls.writing.set()
+        cls.release.wait(timeout=5)
+        return cls.real_queue(emails)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
 @pytest.mark.django_db(transaction=True)
-def test_two_runs_at_once_send_one_email(world: World, settings) -> None:  # noqa: ANN001
+def test_two_runs_at_once_send_one_email(world: World, monkeypatch) -> None:  # noqa: ANN001
     terminal(world.merchant_a, ends_in=20)
-    settings.MAILERS = {"default": {"BACKEND": f"{__name__}.StallingBackend"}}
-    StallingBackend.sending.clear()
-    StallingBackend.release.clear()
+    monkeypatch.setattr(outbox, "queue", Stall.queue)
+    Stall.writing.clear()
+    Stall.release.clear()
     results: dict[str, object] = {}
 
     def first_run() -> None:
         try:
-            results["first"] = run()
+            results["first"] = send_warranty_reminders(today=TODAY)
         except Exception as error:  # noqa: BLE001 - the test inspects it
             results["first"] = error
         finally:
@@ -301,12 +334,13 @@ def test_two_runs_at_once_send_one_email(world: World, settings) -> None:  # noq
     thread = threading.Thread(target=first_run)
     thread.start()
     try:
-        assert StallingBackend.sending.wait(timeout=10)
-        results["second"] = run()
+        assert Stall.writing.wait(timeout=10)
+        results["second"] = send_warranty_reminders(today=TODAY)
     finally:
-        StallingBackend.release.set()
+        Stall.release.set()
         thread.join(timeout=30)
 
     assert results == {"first": 1, "second": 0}
     assert len(mail.outbox) == 1
     assert WarrantyReminder.objects.count() == 1
+    assert OutboundEmail.objects.get().status == OutboundEmail.Status.SENT
