@@ -1,8 +1,10 @@
-"""E-mail about ticket events, sent from Celery so a slow mail server never slows a page.
+"""E-mail about ticket events, written to the outbox with the event itself.
 
-`announce_event` is called by whoever writes an event, inside its transaction; it
-only schedules the `send_event_email` task for after the commit (a rolled-back
-event mails no one). The task decides who hears of it:
+`announce_event` is called by the one event writer (`tickets.events.record`), inside
+its transaction. It decides who hears of the event, renders their e-mails and writes
+them to the outbox (`mail`) in that same transaction: a rolled-back event mails no one,
+and a committed one is mailed whatever the broker or the mail server does next (the
+outbox retries). Who hears of what:
 
 - a public event: the merchant's member users (never an internal one), except a
   filing, which they hear of with its routing;
@@ -10,32 +12,29 @@ event mails no one). The task decides who hears of it:
   or the platform's admins when it landed in the platform triage queue;
 - `sla_breached`: the technicians of the ticket's provider;
 - `routing_failed`: the platform's admins;
-- a public event written by the merchant: the technician assigned to the ticket.
+- a public event written by the merchant: the technician assigned to the ticket,
+  while they are an active member of the provider whose queue holds it.
 
-The person who did it is not mailed about their own action. Each e-mail has a
-subject, a plain-text and an HTML template under `templates/tickets/email/`,
-rendered once per event and recipient group by `send_templated`.
-
-The task runs on its own Celery queue, `email` (see `CELERY_TASK_QUEUES` in the
-settings): a worker serves the default queue first, so routing never waits behind a
-burst of e-mails.
+Only active users with an address, and only members of the ticket's merchant or of
+the provider of its current queue (or platform admins): a technician who was
+deactivated or moved to another provider hears nothing more. The person who did it
+is not mailed about their own action. Each e-mail has a subject, a plain-text and an
+HTML template under `templates/tickets/email/`, rendered once per event and recipient
+group by `mail.services.compose`.
 """
 
 from __future__ import annotations
 
 import logging
-from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, mailers
-from django.db import transaction
 from django.db.models import QuerySet
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
-from django.utils.html import escape
 
+from mail import services as outbox
+from mail.models import OutboundEmail
 from tickets.models import Queue, Ticket, TicketEvent
 
 if TYPE_CHECKING:
@@ -51,19 +50,9 @@ MERCHANT_QUIET_KINDS = frozenset({TicketEvent.Kind.RATED, TicketEvent.Kind.FILED
 
 
 def announce_event(event: TicketEvent) -> None:
-    """Schedule the e-mails for `event` once its transaction commits.
-
-    `robust=True`: a broker that cannot be reached loses an e-mail, never the
-    action the user just took (which is already committed).
-    """
-    transaction.on_commit(partial(enqueue_event_email, event.pk), robust=True)
-
-
-def enqueue_event_email(event_id: int) -> None:
-    from tickets.tasks import send_event_email
-
-    # retry=False: with the broker down, fail at once instead of holding up a request.
-    send_event_email.apply_async((event_id,), retry=False)
+    """Write the e-mails `event` calls for to the outbox, in the caller's transaction;
+    they are sent once it commits (see mail.services.queue)."""
+    outbox.queue(event_emails(event))
 
 
 # Who hears of what ----------------------------------------------------------------------
@@ -127,8 +116,17 @@ def mails_for(event: TicketEvent) -> list[tuple[str, list[User]]]:
     elif event.kind == TicketEvent.Kind.ROUTING_FAILED:
         add("needs_admin", platform_admins())
     elif event.public and ticket.assigned_to_id is not None and _by_merchant(event):
-        add("technician_update", [ticket.assigned_to])
+        add("technician_update", current_assignee(ticket))
     return plan
+
+
+def current_assignee(ticket: Ticket) -> QuerySet:
+    """The assigned technician, only while they are an active member of the provider
+    whose queue holds the ticket: one deactivated or moved to another provider keeps
+    the assignment until someone changes it, but not the merchant's messages."""
+    if ticket.queue_id is None:
+        return _users().none()
+    return _users().filter(pk=ticket.assigned_to_id, membership__provider__queues=ticket.queue_id)
 
 
 def _by_merchant(event: TicketEvent) -> bool:
@@ -136,7 +134,7 @@ def _by_merchant(event: TicketEvent) -> bool:
     return actor is not None and actor.merchant is not None
 
 
-# Rendering and sending ----------------------------------------------------------------------
+# Rendering ----------------------------------------------------------------------
 
 
 def absolute(path: str) -> str:
@@ -148,54 +146,15 @@ def technician_url(ticket: Ticket) -> str:
     return absolute(reverse("tickets:work_ticket", args=[ticket.reference]))
 
 
-# Stands in for the recipient's name while a template is rendered once per event; each
-# recipient's copy then gets their own name (escaped in the HTML part). Letters, digits
-# and dashes only, so neither autoescaping nor a translation can alter it.
-NAME_SLOT = "posdesk-recipient-name-9f3c2a"
-
-
-def recipient_name(user: User) -> str:
-    return user.get_full_name() or user.get_username()
-
-
-def send_templated(
-    template: str, recipients: list[User], context: dict, *, directory: str = "tickets/email"
-) -> int:
-    """Render `<directory>/<template>-{subject,body}.{txt,html}` once, then send one
-    e-mail per recipient (no one sees another's address), greeted by name. Returns the
-    number sent. Other apps' e-mails pass their own `directory` (`devices/email`).
-
-    Rendering once instead of once per recipient: a ticket arriving at a provider with
-    six technicians used to render seven times the same e-mail in the worker."""
-    if not recipients:
-        return 0
-    ctx = {**context, "recipient_name": NAME_SLOT}
-    subject = " ".join(render_to_string(f"{directory}/{template}-subject.txt", ctx).split())
-    text = render_to_string(f"{directory}/{template}-body.txt", ctx)
-    html = render_to_string(f"{directory}/{template}-body.html", ctx)
-    messages = []
-    for user in recipients:
-        name = recipient_name(user)
-        message = EmailMultiAlternatives(
-            subject.replace(NAME_SLOT, name), text.replace(NAME_SLOT, name), to=[user.email]
-        )
-        message.attach_alternative(html.replace(NAME_SLOT, escape(name)), "text/html")
-        messages.append(message)
-    return mailers.default.send_messages(messages) or 0
-
-
-def send_event_emails(event_id: int) -> int:
-    """Send every e-mail `event_id` calls for. Returns how many were sent."""
-    event = TicketEvent.objects.select_related("ticket", "actor").filter(pk=event_id).first()
-    if event is None:
-        logger.warning("send_event_emails: event %s does not exist", event_id)
-        return 0
+def event_emails(event: TicketEvent) -> list[OutboundEmail]:
+    """The outbox rows (unsaved) for every e-mail `event` calls for."""
     plan = mails_for(event)
     if not plan:
         # The usual case of a merchant's own filing: no one else to tell.
-        return 0
+        return []
     # What the e-mails print, in small joins: PostgreSQL spent about 8 ms planning the
     # one nine-table join this used to be, twenty times the time it took to run it.
+    # Read again (in the event's transaction): the caller's copy may lack what is printed.
     ticket = Ticket.objects.select_related("merchant", "device__model__brand").get(
         pk=event.ticket_id
     )
@@ -205,7 +164,8 @@ def send_event_emails(event_id: int) -> int:
     elif ticket.queue_id is not None:
         ticket.queue = Queue.objects.select_related("provider").get(pk=ticket.queue_id)
     event.ticket = ticket
-    sent = 0
+    emails: list[OutboundEmail] = []
+    # No per-user language yet: the site's, whatever the writing thread had active.
     with translation.override(settings.LANGUAGE_CODE):
         for template, recipients in plan:
             link = (
@@ -219,8 +179,34 @@ def send_event_emails(event_id: int) -> int:
                 "ticket": ticket,
                 "event": event,
                 "link": link,
-                "queue": _arrival_queue(event) if event.kind in ARRIVAL_KINDS else ticket.queue,
+                "queue": arrival if event.kind in ARRIVAL_KINDS else ticket.queue,
                 "site_url": settings.SITE_URL,
             }
-            sent += send_templated(template, recipients, context)
-    return sent
+            emails += outbox.compose(
+                template,
+                recipients,
+                context,
+                directory="tickets/email",
+                key=f"event:{event.pk}",
+                event=event,
+            )
+    return emails
+
+
+def send_event_emails(event_id: int) -> int:
+    """Write the e-mails of an event that has none in the outbox yet, then send its
+    waiting ones now. Returns how many were sent.
+
+    For `send_event_email` tasks queued before the outbox existed (a deploy must not
+    lose them) and for callers that want an event's e-mails out at once. Safe to run
+    twice: the idempotency keys keep one row per recipient, the claim one send."""
+    event = TicketEvent.objects.select_related("ticket", "actor").filter(pk=event_id).first()
+    if event is None:
+        logger.warning("send_event_emails: event %s does not exist", event_id)
+        return 0
+    if not event.emails.exists():
+        OutboundEmail.objects.bulk_create(event_emails(event), ignore_conflicts=True)
+    ids = list(
+        event.emails.filter(status=OutboundEmail.Status.PENDING).values_list("pk", flat=True)
+    )
+    return outbox.deliver(ids).sent if ids else 0

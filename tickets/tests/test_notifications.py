@@ -1,4 +1,7 @@
-"""E-mail about ticket events: who hears of what, and internal notes never reach a merchant."""
+"""E-mail about ticket events: who hears of what, and internal notes never reach a merchant.
+
+The e-mails are outbox rows written with the event; `run_on_commit` lets the commit
+send them (Celery is eager), and the tests read what arrived in `mail.outbox`."""
 
 from __future__ import annotations
 
@@ -6,7 +9,11 @@ from unittest import mock
 
 import pytest
 from django.core import mail
+from kombu.exceptions import OperationalError
 
+from devices.models import Membership
+from mail import services as outbox
+from mail.models import OutboundEmail
 from tests.factories import ProviderFactory, TicketFactory, UserFactory, member_of, queued_ticket
 from tickets import notifications, routing, services, workflow
 from tickets.models import Queue, Ticket, TicketEvent
@@ -125,7 +132,7 @@ def test_the_platform_triage_queue_mails_the_admins(world, run_on_commit) -> Non
     assert world.xavier.email not in _recipients()
 
 
-def test_nothing_is_sent_when_the_transaction_rolls_back(world, run_on_commit) -> None:
+def test_nothing_is_written_or_sent_when_the_transaction_rolls_back(world, run_on_commit) -> None:
     ticket = queued_ticket(world.device_a)
     with run_on_commit() as callbacks:
         try:
@@ -138,16 +145,35 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(world, run_on_commit) -
             pass
     assert callbacks == []
     assert mail.outbox == []
+    assert not OutboundEmail.objects.exists()
 
 
-def test_a_broker_outage_loses_an_email_not_the_action(world, run_on_commit) -> None:
+def test_the_emails_are_written_with_the_event_and_sent_after_the_commit(world) -> None:
     ticket = queued_ticket(world.device_a)
+    event = workflow.reply(ticket, world.xavier, "Please restart it once more.")
+    # Not committed yet (the test's transaction): the row is there, nothing is sent.
+    [row] = OutboundEmail.objects.all()
+    assert (row.event, row.user, row.recipient) == (event, world.alice, world.alice.email)
+    assert row.status == OutboundEmail.Status.PENDING
+    assert row.idempotency_key == f"event:{event.pk}:{world.alice.pk}"
+    assert "Please restart it once more." in row.text
+    assert mail.outbox == []
+
+
+def test_a_broker_outage_loses_neither_the_action_nor_its_email(world, run_on_commit) -> None:
+    ticket = queued_ticket(world.device_a)
+    no_broker = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
     with (
-        mock.patch("tickets.tasks.send_event_email.apply_async", side_effect=OSError("no broker")),
+        mock.patch("mail.tasks.send_emails.apply_async", side_effect=no_broker),
         run_on_commit(),
     ):
         workflow.reply(ticket, world.xavier, "Still saved")
     assert ticket.events.filter(kind=TicketEvent.Kind.REPLY, body="Still saved").exists()
+    assert mail.outbox == []
+    # The sweep (beat) sends it once the broker delivers its task again.
+    assert outbox.sweep()["sent"] == 1
+    assert _recipients() == {world.alice.email}
+    assert "Still saved" in mail.outbox[0].body
 
 
 def test_users_without_an_email_address_are_skipped(world, run_on_commit) -> None:
@@ -182,17 +208,12 @@ def test_a_provider_without_technicians_gets_no_mail(world, run_on_commit) -> No
     assert _recipients() == {world.alice.email}
 
 
-def test_a_ticket_that_failed_to_route_mails_the_admins(world, run_on_commit, settings) -> None:  # noqa: ANN001
-    from datetime import timedelta
+def test_a_ticket_that_failed_to_route_mails_the_admins(world, run_on_commit) -> None:  # noqa: ANN001
+    from tickets import events
 
-    from django.utils import timezone
-
-    from tickets import services
-
-    settings.ROUTING_MAX_ATTEMPTS = 0
-    TicketFactory(device=world.device_a, created_at=timezone.now() - timedelta(hours=1))
+    ticket = TicketFactory(device=world.device_a)
     with run_on_commit():
-        services.sweep_unrouted()
+        events.record(ticket, TicketEvent.Kind.ROUTING_FAILED, None, "No rule", public=False)
     assert _recipients() == {world.admin.email}
     assert "needs an admin" in mail.outbox[0].subject
     assert "/admin/tickets/ticket/" in mail.outbox[0].body
@@ -216,37 +237,124 @@ def test_each_recipient_is_greeted_by_their_own_name(world, run_on_commit) -> No
     assert xena.body.startswith(f"Hello {world.xena.username},")
     assert f"Hello {world.xena.username}," in xena.alternatives[0][0]
     for message in mail.outbox:
-        assert notifications.NAME_SLOT not in message.body + message.subject
-        assert notifications.NAME_SLOT not in message.alternatives[0][0]
+        assert outbox.NAME_SLOT not in message.body + message.subject
+        assert outbox.NAME_SLOT not in message.alternatives[0][0]
 
 
-def test_an_event_no_one_else_needs_costs_two_queries(world, django_assert_num_queries) -> None:
+def test_an_event_no_one_else_needs_costs_one_query(world, django_assert_num_queries) -> None:
     """A merchant's own reply on an unassigned ticket, with no colleague to tell:
-    nothing is loaded or rendered beyond finding that out."""
+    nothing is loaded, rendered or written beyond finding that out (this runs inside
+    the merchant's request)."""
     ticket = TicketFactory(device=world.device_a, reporter=world.alice)
     event = ticket.events.create(
         kind=TicketEvent.Kind.MERCHANT_REPLY, public=True, actor=world.alice, body="Still dead"
     )
-    with django_assert_num_queries(2):
-        assert notifications.send_event_emails(event.pk) == 0
-    assert mail.outbox == []
+    with django_assert_num_queries(1):
+        notifications.announce_event(event)
+    assert not OutboundEmail.objects.exists()
 
 
 def test_the_queries_of_an_arrival_do_not_grow_with_the_technicians(
     world, django_assert_max_num_queries
 ) -> None:
+    """Rendered once per recipient group, written with one INSERT."""
     ticket = TicketFactory(device=world.device_a, reporter=world.alice)
     routing.route(ticket.pk)
     event = ticket.events.get(kind=TicketEvent.Kind.ROUTED)
-    mail.outbox.clear()
-    with django_assert_max_num_queries(8):
-        few = notifications.send_event_emails(event.pk)
+    OutboundEmail.objects.all().delete()
+    fresh = TicketEvent.objects.get(pk=event.pk)
+    with django_assert_max_num_queries(6):
+        notifications.announce_event(fresh)
+    few = OutboundEmail.objects.count()
     for n in range(10):
         member_of(UserFactory(username=f"tech-extra-{n}"), provider=world.provider_x)
-    mail.outbox.clear()
-    with django_assert_max_num_queries(8):
-        many = notifications.send_event_emails(event.pk)
-    assert many == few + 10
+    OutboundEmail.objects.all().delete()
+    fresh = TicketEvent.objects.get(pk=event.pk)
+    with django_assert_max_num_queries(6):
+        notifications.announce_event(fresh)
+    assert OutboundEmail.objects.count() == few + 10
+
+
+def test_sending_an_events_emails_twice_sends_them_once(world) -> None:
+    """`send_event_emails` (tasks queued before the outbox, or anyone in a hurry) writes
+    what is missing and sends what waits: run again, it sends nothing."""
+    ticket = TicketFactory(device=world.device_a, reporter=world.alice)
+    routing.route(ticket.pk)
+    event = ticket.events.get(kind=TicketEvent.Kind.ROUTED)
+    OutboundEmail.objects.all().delete()  # as if written before the outbox existed
+
+    assert notifications.send_event_emails(event.pk) == 3
+    assert notifications.send_event_emails(event.pk) == 0
+    assert len(mail.outbox) == 3
+    assert OutboundEmail.objects.filter(event=event, status="sent").count() == 3
+
+
+# People who left ----------------------------------------------------------------------------
+
+
+def test_a_deactivated_assignee_gets_no_more_mail(world, run_on_commit) -> None:
+    ticket = queued_ticket(world.device_a)
+    workflow.claim(ticket, world.xavier)
+    world.xavier.is_active = False
+    world.xavier.save()
+    with run_on_commit():
+        workflow.merchant_reply(ticket, world.alice, "Anyone there?")
+    assert world.xavier.email not in _recipients()
+    assert not OutboundEmail.objects.filter(recipient=world.xavier.email).exists()
+
+
+def test_an_assignee_moved_to_another_provider_gets_no_more_mail(world, run_on_commit) -> None:
+    ticket = queued_ticket(world.device_a)
+    workflow.claim(ticket, world.xavier)
+    Membership.objects.filter(user=world.xavier).update(provider=world.provider_y)
+    with run_on_commit():
+        workflow.merchant_reply(ticket, world.alice, "Anyone there?")
+    assert world.xavier.email not in _recipients()
+    assert not OutboundEmail.objects.filter(recipient=world.xavier.email).exists()
+
+
+def test_an_assignee_whose_ticket_went_to_another_provider_gets_no_more_mail(
+    world, run_on_commit
+) -> None:
+    """The ticket moved (an admin's re-route) while it stayed assigned: the merchant's
+    messages are for the provider that holds it now."""
+    ticket = queued_ticket(world.device_a)
+    workflow.claim(ticket, world.xavier)
+    Ticket.objects.filter(pk=ticket.pk).update(
+        queue=Queue.objects.get(provider=world.provider_y, kind=Queue.Kind.WARRANTY_REPAIR)
+    )
+    ticket.refresh_from_db()
+    with run_on_commit():
+        workflow.merchant_reply(ticket, world.alice, "Anyone there?")
+    assert world.xavier.email not in _recipients()
+
+
+def test_a_deactivated_technician_hears_of_no_new_ticket(world, run_on_commit) -> None:
+    world.xena.is_active = False
+    world.xena.save()
+    ticket = TicketFactory(device=world.device_a, reporter=world.alice)
+    with run_on_commit():
+        routing.route(ticket.pk)
+    assert world.xena.email not in _recipients()
+    assert world.xavier.email in _recipients()
+
+
+def test_a_technician_moved_away_hears_of_no_new_ticket(world, run_on_commit) -> None:
+    Membership.objects.filter(user=world.xena).update(provider=world.provider_y)
+    ticket = TicketFactory(device=world.device_a, reporter=world.alice)
+    with run_on_commit():
+        routing.route(ticket.pk)
+    assert world.xena.email not in _recipients()
+
+
+def test_a_deactivated_merchant_user_gets_no_more_mail(world, run_on_commit) -> None:
+    colleague = member_of(UserFactory(username="alice-gone"), merchant=world.merchant_a)
+    colleague.is_active = False
+    colleague.save()
+    ticket = queued_ticket(world.device_a)
+    with run_on_commit():
+        workflow.reply(ticket, world.xavier, "Fixed?")
+    assert _recipients() == {world.alice.email}
 
 
 def test_a_filing_is_mailed_once_with_its_routing(world, run_on_commit) -> None:
