@@ -12,13 +12,19 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q, QuerySet
 from django.forms.models import construct_instance
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from devices import importer
 from devices.models import Device, DeviceModel, Provider, normalise_serial
 from devices.services import merchant_saved
 from devices.warranty import WarrantySource
+from portal.validators import (
+    refuse_control_characters,
+    refuse_control_characters_in_text,
+    validate_purchase_date,
+    validate_serial,
+    validate_warranty_end,
+)
 from tickets.pci import refuse_card_number
 
 # Proof of purchase: what a receipt or an invoice is, recognised by its first bytes.
@@ -174,14 +180,15 @@ class DeviceForm(DeviceChecks, forms.ModelForm):
         serial = normalise_serial(self.cleaned_data["serial_number"])
         if not serial:
             raise forms.ValidationError(_("Enter the serial number."), code="required")
+        # Here, not only at the model: check_serial_free looks the serial up in clean().
+        refuse_card_number(serial)
+        refuse_control_characters(serial)
+        validate_serial(serial)
         return serial
 
     def clean_purchase_date(self):  # noqa: ANN201 - date | None
         purchase_date = self.cleaned_data.get("purchase_date")
-        if purchase_date and purchase_date > timezone.localdate():
-            raise forms.ValidationError(
-                _("The purchase date cannot be in the future."), code="future"
-            )
+        validate_purchase_date(purchase_date)
         return purchase_date
 
     def clean(self) -> dict[str, object]:
@@ -198,6 +205,23 @@ class DeviceForm(DeviceChecks, forms.ModelForm):
             self._update_errors(error)
         merchant_saved(self.instance, self.changed_data, creating=self.instance._state.adding)
         super()._post_clean()
+
+
+class DeviceSearchForm(forms.Form):
+    """The terminal list's search box, read from the query string."""
+
+    q = forms.CharField(
+        label=_("Serial number"),
+        required=False,
+        max_length=64,
+        validators=[refuse_card_number, refuse_control_characters],
+    )
+
+    def query(self) -> str:
+        """The serial to look for: what was typed, or "" when it was refused."""
+        if not self.is_valid():
+            return ""
+        return normalise_serial(self.cleaned_data["q"])
 
 
 class ImportUploadForm(forms.Form):
@@ -237,6 +261,7 @@ class WarrantyVerifyForm(forms.Form):
     warranty_end = forms.DateField(
         label=_("Warranty end"),
         widget=_date_input(),
+        validators=[validate_warranty_end],
         help_text=_("As the proof or your records show it; correct or extend it here."),
     )
     source = forms.ChoiceField(
@@ -248,7 +273,10 @@ class WarrantyVerifyForm(forms.Form):
         ],
     )
     note = forms.CharField(
-        label=_("Note"), required=False, max_length=200, validators=[refuse_card_number]
+        label=_("Note"),
+        required=False,
+        max_length=200,
+        validators=[refuse_card_number, refuse_control_characters],
     )
 
 
@@ -257,7 +285,7 @@ class WarrantyRejectForm(forms.Form):
         label=_("Why the claim does not hold (the merchant reads this)"),
         max_length=200,
         widget=forms.Textarea(attrs={"rows": 2}),
-        validators=[refuse_card_number],
+        validators=[refuse_card_number, refuse_control_characters_in_text],
         help_text=_("E.g. the receipt is dated 2023-04-02, or it is for another terminal."),
     )
 
@@ -265,13 +293,18 @@ class WarrantyRejectForm(forms.Form):
 class WarrantySetForm(forms.Form):
     """The provider's own record of a terminal's warranty: end date and void."""
 
-    warranty_end = forms.DateField(label=_("Warranty end"), required=False, widget=_date_input())
+    warranty_end = forms.DateField(
+        label=_("Warranty end"),
+        required=False,
+        widget=_date_input(),
+        validators=[validate_warranty_end],
+    )
     void = forms.BooleanField(label=_("Warranty void"), required=False)
     void_reason = forms.CharField(
         label=_("Why it is void"),
         required=False,
         max_length=200,
-        validators=[refuse_card_number],
+        validators=[refuse_card_number, refuse_control_characters],
         help_text=_("Required when void, e.g. liquid damage, opened by a third party."),
     )
 
@@ -299,8 +332,5 @@ class ProofForm(forms.Form):
 
     def clean_purchase_date(self):  # noqa: ANN201 - date | None
         purchase_date = self.cleaned_data.get("purchase_date")
-        if purchase_date and purchase_date > timezone.localdate():
-            raise forms.ValidationError(
-                _("The purchase date cannot be in the future."), code="future"
-            )
+        validate_purchase_date(purchase_date)
         return purchase_date

@@ -26,6 +26,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from devices.models import Brand, Device, DeviceModel, Merchant, Provider, normalise_serial
+from portal.validators import (
+    CONTROL_CHARACTERS_MESSAGE,
+    SERIAL_MESSAGE,
+    has_control_characters,
+    messages_of,
+    validate_purchase_date,
+    validate_serial,
+    without_control_characters,
+)
 from tickets.pci import CARD_NUMBER_MESSAGE, contains_card_number
 
 # Caps so one upload cannot fill the session or hold a transaction for long.
@@ -144,7 +153,8 @@ def _read_header(header: list[str], layout: CsvLayout) -> tuple[dict[str, int], 
         key = _header_key(cell, layout.aliases)
         if not key:
             if cell.strip():
-                errors.append(_("Unknown column “%(name)s”.") % {"name": cell.strip()})
+                name = without_control_characters(cell).strip()
+                errors.append(_("Unknown column “%(name)s”.") % {"name": name})
             continue
         if key in positions:
             errors.append(_("The column “%(name)s” appears twice.") % {"name": cell.strip()})
@@ -183,7 +193,16 @@ def read_rows(text: str, layout: CsvLayout) -> tuple[dict[str, int], list[Any], 
                 name: (cells[index].strip() if index < len(cells) else "")
                 for name, index in positions.items()
             }
+            # A NUL or another control character is refused here, for every column and
+            # every kind of upload, before any value is looked up (PostgreSQL refuses a
+            # NUL in a query) or shown again (without the characters).
+            controlled = [name for name, value in values.items() if has_control_characters(value)]
+            for name in controlled:
+                values[name] = without_control_characters(values[name]).strip()
             row = layout.row(line=reader.line_num, values=values)
+            row.errors.extend(
+                f"{name.replace('_', ' ')}: {CONTROL_CHARACTERS_MESSAGE}" for name in controlled
+            )
             if len(cells) != len(header):
                 row.errors.append(
                     _("Expected %(expected)d values, found %(found)d.")
@@ -267,6 +286,8 @@ def _check_row(
         row.errors.append(
             _("The serial number is longer than %(max)d characters.") % {"max": SERIAL_MAX}
         )
+    elif messages_of(validate_serial, row.serial):
+        row.errors.append(str(SERIAL_MESSAGE))
 
     if v["purchase_date"]:
         try:
@@ -281,6 +302,8 @@ def _check_row(
         else:
             if row.purchase_date > today:
                 row.errors.append(_("The purchase date is in the future."))
+            else:
+                row.errors.extend(messages_of(validate_purchase_date, row.purchase_date))
 
     provider = providers.get(v["provider"].lower())
     if not v["provider"]:

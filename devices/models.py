@@ -19,6 +19,14 @@ from devices.warranty import (
     warranty_label,
     warranty_status,
 )
+from portal.validators import (
+    normalise_serial,
+    refuse_control_characters,
+    validate_past_date,
+    validate_purchase_date,
+    validate_serial,
+    validate_warranty_end,
+)
 from tickets.pci import refuse_card_number
 
 
@@ -34,10 +42,15 @@ class Provider(models.Model):
     # Only these acquire card payments, and so handle payment disputes.
     ACQUIRER_KINDS = (Kind.BANK, Kind.PAYMENT_INSTITUTION)
 
-    name = models.CharField(_("name"), max_length=120, validators=[refuse_card_number])
+    name = models.CharField(
+        _("name"), max_length=120, validators=[refuse_card_number, refuse_control_characters]
+    )
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     hotline = models.CharField(
-        _("hotline"), max_length=40, blank=True, validators=[refuse_card_number]
+        _("hotline"),
+        max_length=40,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters],
     )
     support_24h = models.BooleanField(_("24-hour support"), default=False)
     website = models.URLField(_("website"), blank=True)
@@ -70,13 +83,26 @@ class Provider(models.Model):
 class Merchant(models.Model):
     """A shop (or chain) that owns terminals and files faults."""
 
-    name = models.CharField(_("name"), max_length=160, validators=[refuse_card_number])
-    contact_phone = models.CharField(
-        _("contact phone"), max_length=40, blank=True, validators=[refuse_card_number]
+    name = models.CharField(
+        _("name"), max_length=160, validators=[refuse_card_number, refuse_control_characters]
     )
-    city = models.CharField(_("city"), max_length=80, blank=True, validators=[refuse_card_number])
+    contact_phone = models.CharField(
+        _("contact phone"),
+        max_length=40,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters],
+    )
+    city = models.CharField(
+        _("city"),
+        max_length=80,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters],
+    )
     address = models.CharField(
-        _("address"), max_length=255, blank=True, validators=[refuse_card_number]
+        _("address"),
+        max_length=255,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters],
     )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
@@ -142,12 +168,14 @@ class Membership(models.Model):
 
 
 class Brand(models.Model):
-    name = models.CharField(_("name"), max_length=80, validators=[refuse_card_number])
+    name = models.CharField(
+        _("name"), max_length=80, validators=[refuse_card_number, refuse_control_characters]
+    )
     support_note = models.CharField(
         _("support note"),
         max_length=200,
         blank=True,
-        validators=[refuse_card_number],
+        validators=[refuse_card_number, refuse_control_characters],
         help_text=_("E.g. 24-hour phone support, or send to a local authorised repair centre."),
     )
 
@@ -167,7 +195,9 @@ class DeviceModel(models.Model):
     brand = models.ForeignKey(
         Brand, on_delete=models.PROTECT, related_name="models", verbose_name=_("brand")
     )
-    name = models.CharField(_("model name"), max_length=80, validators=[refuse_card_number])
+    name = models.CharField(
+        _("model name"), max_length=80, validators=[refuse_card_number, refuse_control_characters]
+    )
     default_warranty_months = models.PositiveSmallIntegerField(
         _("default warranty (months)"), default=12
     )
@@ -248,13 +278,18 @@ class Device(models.Model):
         Brand, on_delete=models.PROTECT, related_name="devices", editable=False
     )
     serial_number = models.CharField(
-        _("serial number"), max_length=64, validators=[refuse_card_number]
+        _("serial number"),
+        max_length=64,
+        validators=[refuse_card_number, refuse_control_characters, validate_serial],
     )
-    purchase_date = models.DateField(_("purchase date"), null=True, blank=True)
+    purchase_date = models.DateField(
+        _("purchase date"), null=True, blank=True, validators=[validate_purchase_date]
+    )
     warranty_end = models.DateField(
         _("warranty end"),
         null=True,
         blank=True,
+        validators=[validate_warranty_end],
         help_text=_("Left empty, it is the purchase date plus the model's warranty months."),
     )
     warranty_void = models.BooleanField(_("warranty voided"), default=False)
@@ -262,12 +297,13 @@ class Device(models.Model):
         _("reason the warranty is void"),
         max_length=200,
         blank=True,
-        validators=[refuse_card_number],
+        validators=[refuse_card_number, refuse_control_characters],
     )
     warranty_voided_on = models.DateField(
         _("warranty voided on"),
         null=True,
         blank=True,
+        validators=[validate_past_date],
         help_text=_("Left empty when the warranty is voided, it is that day."),
     )
     # Who pays must not be up to the person who benefits: the merchant's dates are a
@@ -295,7 +331,7 @@ class Device(models.Model):
         max_length=200,
         blank=True,
         help_text=_("Why a claim was rejected, or what was checked."),
-        validators=[refuse_card_number],
+        validators=[refuse_card_number, refuse_control_characters],
     )
     # The last time the merchant changed a field the warranty rests on: a ticket filed
     # soon after carries a visible flag for the technician.
@@ -310,7 +346,7 @@ class Device(models.Model):
         max_length=120,
         blank=True,
         help_text=_("E.g. front counter, till 2."),
-        validators=[refuse_card_number],
+        validators=[refuse_card_number, refuse_control_characters],
     )
     proof_of_purchase = models.FileField(
         _("proof of purchase"), upload_to=proof_upload_to, null=True, blank=True
@@ -414,11 +450,6 @@ class Device(models.Model):
         return (self.warranty_end - timezone.localdate()).days
 
 
-def normalise_serial(serial: str) -> str:
-    """Serials are compared as printed on the label: no surrounding space, upper case."""
-    return (serial or "").strip().upper()
-
-
 class WarrantyReminder(models.Model):
     """A shop was e-mailed that a terminal's warranty ends soon (see devices.reminders).
 
@@ -483,9 +514,15 @@ class WarrantyRegisterEntry(models.Model):
         Brand, on_delete=models.PROTECT, related_name="+", verbose_name=_("brand")
     )
     # As Device.serial_number: normalised (normalise_serial), so the two compare equal.
-    serial = models.CharField(_("serial number"), max_length=64, validators=[refuse_card_number])
-    sold_on = models.DateField(_("shipped or sold on"), null=True, blank=True)
-    warranty_end = models.DateField(_("warranty end"))
+    serial = models.CharField(
+        _("serial number"),
+        max_length=64,
+        validators=[refuse_card_number, refuse_control_characters, validate_serial],
+    )
+    sold_on = models.DateField(
+        _("shipped or sold on"), null=True, blank=True, validators=[validate_past_date]
+    )
+    warranty_end = models.DateField(_("warranty end"), validators=[validate_warranty_end])
     # Its index serves SET_NULL when a user is deleted.
     imported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -32,6 +32,13 @@ from simple_history.utils import bulk_update_with_history
 from devices.importer import ISO_DATE, CsvLayout, read_rows
 from devices.models import Brand, Device, Provider, WarrantyRegisterEntry, normalise_serial
 from devices.warranty import WarrantyCheck, WarrantySource
+from portal.validators import (
+    SERIAL_MESSAGE,
+    messages_of,
+    validate_past_date,
+    validate_serial,
+    validate_warranty_end,
+)
 from tickets.pci import CARD_NUMBER_MESSAGE, contains_card_number
 
 if TYPE_CHECKING:
@@ -220,6 +227,8 @@ def _check_row(row: RegisterRow, *, brands: dict[str, Brand]) -> None:
         row.errors.append(
             _("The serial number is longer than %(max)d characters.") % {"max": SERIAL_MAX}
         )
+    elif "serial" not in carded and messages_of(validate_serial, row.serial):
+        row.errors.append(str(SERIAL_MESSAGE))
 
     if v["sold_on"] and "sold_on" not in carded:
         row.sold_on = _date(v["sold_on"])
@@ -237,6 +246,10 @@ def _check_row(row: RegisterRow, *, brands: dict[str, Brand]) -> None:
                 _("The warranty end “%(value)s” is not a date written YYYY-MM-DD.")
                 % {"value": v["warranty_end"]}
             )
+    if row.sold_on is not None:
+        row.errors.extend(messages_of(validate_past_date, row.sold_on))
+    if row.warranty_end is not None:
+        row.errors.extend(messages_of(validate_warranty_end, row.warranty_end))
     if row.sold_on and row.warranty_end and row.warranty_end < row.sold_on:
         row.errors.append(_("The warranty ends before the ship or sale date."))
 

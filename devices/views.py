@@ -20,8 +20,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from devices import importer
-from devices.forms import DeviceForm, ImportUploadForm, serial_taken
-from devices.models import Device, Merchant, normalise_serial
+from devices.forms import DeviceForm, DeviceSearchForm, ImportUploadForm, serial_taken
+from devices.models import Device, Merchant
 from devices.views_work import proof_response
 from portal.access import merchant_of
 
@@ -53,14 +53,15 @@ def device_list(request: HttpRequest) -> HttpResponse:
         .select_related("model__brand")
         .order_by("-created_at", "-id")
     )
-    query = request.GET.get("q", "").strip()[:64]
+    search = DeviceSearchForm(request.GET)
+    query = search.query()
     if query:
-        devices = devices.filter(serial_number__icontains=normalise_serial(query))
+        devices = devices.filter(serial_number__icontains=query)
     page = Paginator(devices, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "devices/list.html",
-        {"page": page, "query": query, "merchant": merchant},
+        {"page": page, "query": query, "search": search, "merchant": merchant},
     )
 
 

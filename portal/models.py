@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from portal.validators import refuse_control_characters
 from tickets.pci import refuse_card_number
 
 if TYPE_CHECKING:
@@ -24,12 +25,23 @@ class User(AbstractUser):
 
     # AbstractUser's names, as there, plus the check every free-text field has.
     first_name = models.CharField(
-        _("first name"), max_length=150, blank=True, validators=[refuse_card_number]
+        _("first name"),
+        max_length=150,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters],
     )
     last_name = models.CharField(
-        _("last name"), max_length=150, blank=True, validators=[refuse_card_number]
+        _("last name"),
+        max_length=150,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters],
     )
-    phone = models.CharField(_("phone"), max_length=32, blank=True, validators=[refuse_card_number])
+    phone = models.CharField(
+        _("phone"),
+        max_length=32,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters],
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

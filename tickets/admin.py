@@ -16,6 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from devices.models import Provider
 from portal.models import User
+from portal.validators import refuse_control_characters
 from tickets import routing, workflow
 from tickets.models import (
     Attachment,
@@ -167,7 +168,7 @@ class AdminCancelForm(forms.Form):
     reason = forms.CharField(
         label=_("Why PosDesk cancels it (the merchant reads this)"),
         max_length=200,
-        validators=[refuse_card_number],
+        validators=[refuse_card_number, refuse_control_characters],
     )
 
 

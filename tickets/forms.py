@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -12,13 +11,17 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.forms.models import ModelChoiceIterator, ModelChoiceIteratorValue
 from django.forms.utils import flatatt
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from devices.models import Device
+from portal.validators import (
+    refuse_control_characters,
+    refuse_control_characters_in_text,
+    validate_payment_time,
+)
 from tickets.models import SYMPTOMS, Category, SelfHelpCheck, Ticket
 from tickets.pci import refuse_card_number
 from tickets.uploads import ACCEPT, MAX_FILES, CheckedFile, check_uploads
@@ -211,7 +214,7 @@ class TicketForm(forms.Form):
         required=False,
         max_length=32,
         help_text=_("Exactly as shown, e.g. “11” or “E05”. Leave empty if there is none."),
-        validators=[refuse_card_number],
+        validators=[refuse_card_number, refuse_control_characters],
     )
     can_take_payments = forms.ChoiceField(
         label=_("Can you still take card payments?"),
@@ -223,18 +226,19 @@ class TicketForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         max_length=5000,
         help_text=_("When did it start, what do you see, what did you try?"),
-        validators=[refuse_card_number],
+        validators=[refuse_card_number, refuse_control_characters_in_text],
     )
     callback_phone = forms.CharField(
         label=_("Phone number to call you back"),
         max_length=40,
-        validators=[phone_validator, refuse_card_number],
+        validators=[phone_validator, refuse_card_number, refuse_control_characters],
     )
     # Transaction faults only (removed for other categories in __init__).
     txn_time = forms.DateTimeField(
         label=_("Time of the payment"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        validators=[validate_payment_time],
     )
     txn_amount = forms.DecimalField(
         label=_("Amount (CNY)"), required=False, max_digits=12, decimal_places=2, min_value=0
@@ -250,13 +254,13 @@ class TicketForm(forms.Form):
         label=_("Response code on the terminal"),
         required=False,
         max_length=16,
-        validators=[refuse_card_number],
+        validators=[refuse_card_number, refuse_control_characters],
     )
     txn_reference = forms.CharField(
         label=_("Trace or reference number on the receipt"),
         required=False,
         max_length=40,
-        validators=[refuse_card_number],
+        validators=[refuse_card_number, refuse_control_characters],
     )
     attachments = attachments_field()
 
@@ -313,12 +317,6 @@ class TicketForm(forms.Form):
             raise ValidationError(_("The kind of fault changed; choose it again."))
         return category
 
-    def clean_txn_time(self) -> object:
-        value = self.cleaned_data.get("txn_time")
-        if value and value > timezone.now() + timedelta(minutes=5):
-            raise ValidationError(_("The payment cannot be in the future."))
-        return value
-
     def filing_kwargs(self) -> dict[str, Any]:
         """What `services.file_ticket` takes, from the cleaned data."""
         data = self.cleaned_data
@@ -352,7 +350,7 @@ class ReplyForm(forms.Form):
         label=_("Your reply"),
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=5000,
-        validators=[refuse_card_number],
+        validators=[refuse_card_number, refuse_control_characters_in_text],
     )
     attachments = attachments_field()
 
@@ -372,7 +370,7 @@ class CancelForm(forms.Form):
         label=_("Tell us more"),
         required=False,
         max_length=180,
-        validators=[refuse_card_number],
+        validators=[refuse_card_number, refuse_control_characters],
     )
 
     def clean(self) -> dict[str, Any]:
@@ -395,7 +393,7 @@ class ReopenForm(forms.Form):
         label=_("What is still wrong?"),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
-        validators=[refuse_card_number],
+        validators=[refuse_card_number, refuse_control_characters_in_text],
     )
 
 
@@ -412,7 +410,7 @@ class RatingForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
-        validators=[refuse_card_number],
+        validators=[refuse_card_number, refuse_control_characters_in_text],
     )
 
 
@@ -443,7 +441,7 @@ class TicketFilterForm(forms.Form):
                 label=_("Terminal"),
                 required=False,
                 max_length=64,
-                validators=[refuse_card_number],
+                validators=[refuse_card_number, refuse_control_characters],
                 widget=forms.SearchInput(
                     attrs={"placeholder": _("Serial number or location"), "autocomplete": "off"}
                 ),

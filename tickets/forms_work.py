@@ -14,6 +14,11 @@ from django.utils.translation import gettext_lazy as _
 from devices.models import Provider
 from devices.warranty import WarrantyStatus
 from portal.models import User
+from portal.validators import (
+    refuse_control_characters,
+    refuse_control_characters_in_text,
+    validate_serial,
+)
 from tickets.forms import ColumnChoices
 from tickets.models import Category, Priority, Queue, Ticket
 from tickets.pci import refuse_card_number
@@ -27,7 +32,7 @@ def _text(label: str, rows: int = 3) -> forms.CharField:
         label=label,
         max_length=TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": rows}),
-        validators=[refuse_card_number],
+        validators=[refuse_card_number, refuse_control_characters_in_text],
     )
 
 
@@ -55,7 +60,7 @@ class QueueFilterForm(forms.Form):
         label=_("Reference, serial or merchant"),
         max_length=64,
         required=False,
-        validators=[refuse_card_number],
+        validators=[refuse_card_number, refuse_control_characters],
     )
     status = forms.ChoiceField(
         label=_("Status"),
@@ -186,7 +191,9 @@ class TransferForm(forms.Form):
 
 class LoanerIssueForm(forms.Form):
     serial = forms.CharField(
-        label=_("Loaner's serial number"), max_length=64, validators=[refuse_card_number]
+        label=_("Loaner's serial number"),
+        max_length=64,
+        validators=[refuse_card_number, refuse_control_characters, validate_serial],
     )
 
 

@@ -14,6 +14,12 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from devices.warranty import WarrantyCheck, WarrantyStatus, warranty_label
+from portal.validators import (
+    refuse_control_characters,
+    refuse_control_characters_in_text,
+    validate_payment_time,
+    validate_serial,
+)
 from tickets.pci import refuse_card_number
 
 
@@ -103,7 +109,9 @@ class Queue(models.Model):
         help_text=_("Empty for the platform triage queue."),
     )
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
-    name = models.CharField(_("name"), max_length=120, validators=[refuse_card_number])
+    name = models.CharField(
+        _("name"), max_length=120, validators=[refuse_card_number, refuse_control_characters]
+    )
     active = models.BooleanField(_("active"), default=True)
     # SLA targets in minutes, per priority.
     first_response_p1 = models.PositiveIntegerField(_("first response P1 (min)"), default=60)
@@ -152,7 +160,9 @@ class RoutingRule(models.Model):
         PLATFORM = "platform", _("The platform")
 
     order = models.PositiveIntegerField(_("order"), default=100)
-    name = models.CharField(_("name"), max_length=120, validators=[refuse_card_number])
+    name = models.CharField(
+        _("name"), max_length=120, validators=[refuse_card_number, refuse_control_characters]
+    )
     category = models.CharField(
         _("category"),
         max_length=16,
@@ -365,9 +375,14 @@ class Ticket(models.Model):
     submission_token = models.UUIDField(default=_new_submission_token, editable=False)
 
     category = models.CharField(_("kind of fault"), max_length=16, choices=Category.choices)
-    symptom = models.CharField(_("symptom"), max_length=32, validators=[refuse_card_number])
+    symptom = models.CharField(
+        _("symptom"), max_length=32, validators=[refuse_card_number, refuse_control_characters]
+    )
     error_code = models.CharField(
-        _("error code on the screen"), max_length=32, blank=True, validators=[refuse_card_number]
+        _("error code on the screen"),
+        max_length=32,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters],
     )
     can_take_payments = models.CharField(
         _("can you still take payments?"), max_length=10, choices=Payments.choices
@@ -376,9 +391,13 @@ class Ticket(models.Model):
     checks_tried = models.JSONField(
         _("checks already tried"), default=list, blank=True, validators=[refuse_card_number]
     )
-    description = models.TextField(_("what happens"), validators=[refuse_card_number])
+    description = models.TextField(
+        _("what happens"), validators=[refuse_card_number, refuse_control_characters_in_text]
+    )
     callback_phone = models.CharField(
-        _("callback phone"), max_length=40, validators=[refuse_card_number]
+        _("callback phone"),
+        max_length=40,
+        validators=[refuse_card_number, refuse_control_characters],
     )
     warranty_status = models.CharField(
         _("warranty at filing"), max_length=8, choices=WarrantyStatus.choices
@@ -386,7 +405,10 @@ class Ticket(models.Model):
     warranty_end = models.DateField(_("warranty end at filing"), null=True, blank=True)
     warranty_voided_on = models.DateField(_("warranty void since"), null=True, blank=True)
     warranty_void_reason = models.CharField(
-        _("why the warranty is void"), max_length=200, blank=True, validators=[refuse_card_number]
+        _("why the warranty is void"),
+        max_length=200,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters],
     )
     # Claimed, verified or rejected: copied from the terminal at filing, then settled on
     # the ticket by the provider's technician. Free work waits while it is claimed.
@@ -394,7 +416,10 @@ class Ticket(models.Model):
         _("warranty check"), max_length=10, choices=WarrantyCheck.choices, blank=True
     )
     warranty_check_note = models.CharField(
-        _("warranty check note"), max_length=200, blank=True, validators=[refuse_card_number]
+        _("warranty check note"),
+        max_length=200,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters],
     )
     # When the merchant last changed the terminal's warranty fields, if within
     # WARRANTY_EDIT_FLAG_DAYS before filing: the technician sees a flag.
@@ -403,16 +428,24 @@ class Ticket(models.Model):
     )
 
     # Transaction faults only. Never a full card number: the last four digits at most.
-    txn_time = models.DateTimeField(_("transaction time"), null=True, blank=True)
+    txn_time = models.DateTimeField(
+        _("transaction time"), null=True, blank=True, validators=[validate_payment_time]
+    )
     txn_amount = models.DecimalField(
         _("amount (CNY)"), max_digits=12, decimal_places=2, null=True, blank=True
     )
     card_last4 = models.CharField(_("card's last four digits"), max_length=4, blank=True)
     txn_response_code = models.CharField(
-        _("terminal response code"), max_length=16, blank=True, validators=[refuse_card_number]
+        _("terminal response code"),
+        max_length=16,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters],
     )
     txn_reference = models.CharField(
-        _("trace / reference number"), max_length=40, blank=True, validators=[refuse_card_number]
+        _("trace / reference number"),
+        max_length=40,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters],
     )
 
     status = models.CharField(
@@ -454,7 +487,10 @@ class Ticket(models.Model):
     resolution_breached_at = models.DateTimeField(null=True, blank=True)
 
     loaner_serial = models.CharField(
-        _("loaner serial"), max_length=64, blank=True, validators=[refuse_card_number]
+        _("loaner serial"),
+        max_length=64,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters, validate_serial],
     )
     loaner_issued_at = models.DateTimeField(_("loaner issued"), null=True, blank=True)
     loaner_returned_at = models.DateTimeField(_("loaner returned"), null=True, blank=True)
@@ -463,16 +499,23 @@ class Ticket(models.Model):
         _("resolution"), max_length=20, choices=Resolution.choices, blank=True
     )
     resolution_note = models.TextField(
-        _("resolution note"), blank=True, validators=[refuse_card_number]
+        _("resolution note"),
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters_in_text],
     )
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     cancel_reason = models.CharField(
-        _("cancel reason"), max_length=200, blank=True, validators=[refuse_card_number]
+        _("cancel reason"),
+        max_length=200,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters],
     )
     rating = models.PositiveSmallIntegerField(_("satisfaction (1–5)"), null=True, blank=True)
     rating_comment = models.TextField(
-        _("rating comment"), blank=True, validators=[refuse_card_number]
+        _("rating comment"),
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters_in_text],
     )
 
     created_at = models.DateTimeField(_("filed"), default=timezone.now, editable=False)
@@ -618,6 +661,7 @@ class TicketEvent(models.Model):
         FILED = "filed", _("Filed")
         ROUTED = "routed", _("Routed")
         ROUTING_FAILED = "routing_failed", _("Routing failed")
+        ROUTING_RECOVERED = "routing_recovered", _("Routed after failing")
         CLAIMED = "claimed", _("Claimed")
         ASSIGNED = "assigned", _("Assigned")
         REPLY = "reply", _("Reply")
@@ -667,7 +711,9 @@ class TicketEvent(models.Model):
         related_name="+",
         verbose_name=_("provider"),
     )
-    body = models.TextField(_("text"), blank=True, validators=[refuse_card_number])
+    body = models.TextField(
+        _("text"), blank=True, validators=[refuse_card_number, refuse_control_characters_in_text]
+    )
     data = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
 
@@ -715,7 +761,7 @@ class Attachment(models.Model):
     )
     file = models.FileField(_("file"), upload_to=attachment_upload_to)
     original_name = models.CharField(
-        _("file name"), max_length=200, validators=[refuse_card_number]
+        _("file name"), max_length=200, validators=[refuse_card_number, refuse_control_characters]
     )
     content_type = models.CharField(_("type"), max_length=100)
     size = models.PositiveIntegerField(_("size (bytes)"))
@@ -757,7 +803,9 @@ class Quote(models.Model):
         verbose_name=_("provider"),
     )
     amount = models.DecimalField(_("amount (CNY)"), max_digits=10, decimal_places=2)
-    covers = models.TextField(_("what it covers"), validators=[refuse_card_number])
+    covers = models.TextField(
+        _("what it covers"), validators=[refuse_card_number, refuse_control_characters_in_text]
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
@@ -791,9 +839,15 @@ class SelfHelpCheck(models.Model):
     """A first-line check offered before a ticket is filed (editable in the admin)."""
 
     category = models.CharField(_("category"), max_length=16, choices=Category.choices)
-    code = models.SlugField(_("code"), max_length=40, validators=[refuse_card_number])
-    text = models.CharField(_("check"), max_length=200, validators=[refuse_card_number])
-    help_text = models.TextField(_("how to"), blank=True, validators=[refuse_card_number])
+    code = models.SlugField(
+        _("code"), max_length=40, validators=[refuse_card_number, refuse_control_characters]
+    )
+    text = models.CharField(
+        _("check"), max_length=200, validators=[refuse_card_number, refuse_control_characters]
+    )
+    help_text = models.TextField(
+        _("how to"), blank=True, validators=[refuse_card_number, refuse_control_characters_in_text]
+    )
     order = models.PositiveSmallIntegerField(_("order"), default=10)
     active = models.BooleanField(_("active"), default=True)
 
