@@ -183,6 +183,48 @@ class AdminDuplicateForm(forms.Form):
         return original
 
 
+def _workflow_admin_action(
+    name: str, description: str, form_class: type[forms.Form], title: str, run: object
+):  # noqa: ANN202 - an admin action function
+    """An admin action that runs `run(ticket, admin, form data)` on each selected ticket,
+    after an intermediate page asks for `form_class` (TicketAdmin._workflow_action)."""
+
+    @admin.action(description=description)
+    def action(model_admin: TicketAdmin, request: HttpRequest, queryset: QuerySet[Ticket]):  # noqa: ANN202
+        return model_admin._workflow_action(
+            request, queryset, form_class=form_class, title=title, run=run
+        )
+
+    action.__name__ = name
+    return action
+
+
+# Each one asks for what it needs, then goes through tickets/workflow.py.
+WORKFLOW_ACTIONS = [
+    _workflow_admin_action(
+        "reassign_selected",
+        _("Reassign selected tickets"),
+        AdminAssignForm,
+        _("Reassign tickets"),
+        lambda t, user, data: workflow.admin_assign(t, user, data["assignee"]),
+    ),
+    _workflow_admin_action(
+        "cancel_selected",
+        _("Cancel selected tickets"),
+        AdminCancelForm,
+        _("Cancel tickets"),
+        lambda t, user, data: workflow.admin_cancel(t, user, data["reason"]),
+    ),
+    _workflow_admin_action(
+        "close_as_duplicate",
+        _("Close selected tickets as duplicates"),
+        AdminDuplicateForm,
+        _("Close tickets as duplicates"),
+        lambda t, user, data: workflow.close_duplicate(t, user, data["original"]),
+    ),
+]
+
+
 # Changed only through the workflow (the actions below) or routing, never by editing
 # the row: a direct edit would leave no event, no SLA update, and could pair a ticket
 # with another merchant's terminal. A crafted POST for these fields is ignored.
@@ -254,7 +296,7 @@ class TicketAdmin(admin.ModelAdmin):
     ]
     date_hierarchy = "created_at"
     inlines = [TicketEventInline, AttachmentInline, QuoteInline]
-    actions = ["reroute_selected", "reassign_selected", "cancel_selected", "close_as_duplicate"]
+    actions = ["reroute_selected", *WORKFLOW_ACTIONS]
     fieldsets = [
         (
             None,
@@ -430,42 +472,6 @@ class TicketAdmin(admin.ModelAdmin):
         for message in refused:
             self.message_user(request, message, messages.WARNING)
         return None
-
-    @admin.action(description=_("Reassign selected tickets"))
-    def reassign_selected(
-        self, request: HttpRequest, queryset: QuerySet[Ticket]
-    ) -> HttpResponse | None:
-        return self._workflow_action(
-            request,
-            queryset,
-            form_class=AdminAssignForm,
-            title=_("Reassign tickets"),
-            run=lambda t, user, data: workflow.admin_assign(t, user, data["assignee"]),
-        )
-
-    @admin.action(description=_("Cancel selected tickets"))
-    def cancel_selected(
-        self, request: HttpRequest, queryset: QuerySet[Ticket]
-    ) -> HttpResponse | None:
-        return self._workflow_action(
-            request,
-            queryset,
-            form_class=AdminCancelForm,
-            title=_("Cancel tickets"),
-            run=lambda t, user, data: workflow.admin_cancel(t, user, data["reason"]),
-        )
-
-    @admin.action(description=_("Close selected tickets as duplicates"))
-    def close_as_duplicate(
-        self, request: HttpRequest, queryset: QuerySet[Ticket]
-    ) -> HttpResponse | None:
-        return self._workflow_action(
-            request,
-            queryset,
-            form_class=AdminDuplicateForm,
-            title=_("Close tickets as duplicates"),
-            run=lambda t, user, data: workflow.close_duplicate(t, user, data["original"]),
-        )
 
 
 @admin.register(SelfHelpCheck)

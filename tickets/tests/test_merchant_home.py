@@ -23,7 +23,8 @@ def _steps(html: str) -> list[str]:
 
 
 def test_each_open_ticket_says_what_happens_next_and_the_shops_turn_comes_first(
-    world: World, as_user  # noqa: ANN001
+    world: World,
+    as_user,  # noqa: ANN001
 ) -> None:
     waiting_tech = queued_ticket(world.device_a, reporter=world.alice)
     question = queued_ticket(world.device_a, reporter=world.alice)
