@@ -17,7 +17,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from devices import importer
 from devices.forms import DeviceForm, DeviceSearchForm, ImportUploadForm, serial_taken
@@ -43,7 +43,7 @@ def device_for(request: HttpRequest, pk: int) -> Device:
         raise Http404 from None
 
 
-@require_GET
+@require_safe
 @login_required
 def device_list(request: HttpRequest) -> HttpResponse:
     merchant = merchant_of(request)
@@ -65,7 +65,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def device_create(request: HttpRequest) -> HttpResponse:
     merchant = merchant_of(request)
@@ -81,7 +81,7 @@ def device_create(request: HttpRequest) -> HttpResponse:
     return render(request, "devices/form.html", {"form": form, "device": None})
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def device_edit(request: HttpRequest, pk: int) -> HttpResponse:
     device = device_for(request, pk)
@@ -116,7 +116,7 @@ def _save(form: DeviceForm) -> Device | None:
         return None
 
 
-@require_GET
+@require_safe
 @login_required
 def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
     device = device_for(request, pk)
@@ -124,13 +124,13 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "devices/detail.html", {"device": device, "tickets": tickets})
 
 
-@require_GET
+@require_safe
 @login_required
 def device_proof(request: HttpRequest, pk: int) -> FileResponse:
     return proof_response(device_for(request, pk))
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def device_import(request: HttpRequest) -> HttpResponse:
     """Step 1 (POST with a file): check every row and show them all. Step 2 (POST

@@ -22,7 +22,7 @@ from portal.access import provider_of
 SESSION_KEY = "devices.register"
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def register_upload(request: HttpRequest) -> HttpResponse:
     """GET: the form. POST with a file: every row checked and shown, nothing written;

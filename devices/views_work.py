@@ -17,7 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from devices import services
 from devices.forms import WarrantySetForm
@@ -126,7 +126,7 @@ def _render(
     )
 
 
-@require_GET
+@require_safe
 @login_required
 def terminal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render(request, terminal_for(request, pk))
@@ -171,7 +171,7 @@ def proof_response(device: Device) -> FileResponse:
     return response
 
 
-@require_GET
+@require_safe
 @login_required
 def terminal_proof(request: HttpRequest, pk: int) -> FileResponse:
     return proof_response(terminal_for(request, pk))

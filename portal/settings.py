@@ -58,6 +58,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Logged-in pages and downloads: Cache-Control private, no-store (portal.middleware).
+    "portal.middleware.PrivateCacheControlMiddleware",
+    # A NUL byte no form caught answers 400, never 500.
+    "portal.middleware.BadInputMiddleware",
     # Who made each change kept in a history (warranty fields, providers, queues, rules).
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from devices.forms import ProofForm
 from portal.access import merchant_of
@@ -71,7 +71,7 @@ LIST_COLUMNS = (
 )
 
 
-@require_GET
+@require_safe
 @login_required
 def ticket_list(request: HttpRequest) -> HttpResponse:
     merchant = merchant_of(request)
@@ -157,7 +157,7 @@ def _list_rows(tickets: Iterable[Ticket]) -> list[ListRow]:
 # Filing -----------------------------------------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def ticket_new(request: HttpRequest) -> HttpResponse:
     merchant = merchant_of(request)
@@ -324,7 +324,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
     }
 
 
-@require_GET
+@require_safe
 @login_required
 def ticket_detail(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = merchant_ticket(request, reference)
@@ -494,7 +494,7 @@ def _merchant_may_see(attachment: Attachment) -> bool:
     return attachment.event_id is None or attachment.event.public
 
 
-@require_GET
+@require_safe
 @login_required
 def attachment_download(request: HttpRequest, reference: str, pk: int) -> FileResponse:
     ticket, role = ticket_for_any_role(request, reference)

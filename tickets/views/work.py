@@ -23,7 +23,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from devices.forms import WarrantyRejectForm, WarrantyVerifyForm
 from devices.views_work import proof_response, warranty_history
@@ -149,7 +149,7 @@ def _rows(tickets: list[Ticket], now: datetime) -> list[Row]:
 # The day's overview --------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 @login_required
 def work_home(request: HttpRequest) -> HttpResponse:
     if request.user.is_staff and request.user.provider is None:
@@ -223,7 +223,7 @@ def _filtered(
     return queryset
 
 
-@require_GET
+@require_safe
 @login_required
 def work_queue(request: HttpRequest, pk: int) -> HttpResponse:
     provider = provider_of(request)
@@ -389,7 +389,7 @@ def _render_ticket(
     )
 
 
-@require_GET
+@require_safe
 @login_required
 def work_ticket(request: HttpRequest, reference: str) -> HttpResponse:
     return _render_ticket(request, technician_ticket(request, reference))
@@ -611,7 +611,7 @@ def work_warranty_reject(request: HttpRequest, reference: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @login_required
 def work_proof(request: HttpRequest, reference: str) -> FileResponse:
     """The terminal's proof of purchase, for whoever has the ticket in their queues."""
