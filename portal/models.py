@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.functional import cached_property
@@ -41,6 +42,12 @@ class User(AbstractUser):
         max_length=32,
         blank=True,
         validators=[refuse_card_number, refuse_control_characters],
+    )
+
+    # Set from the browser at the first log-in, changed from the menu's switch; pages and
+    # e-mails for this person are written in it (portal.language).
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True
     )
 
     class Meta(AbstractUser.Meta):

@@ -57,6 +57,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A logged-in user's own language wins over the browser's (portal.language).
+    "portal.language.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Logged-in pages and downloads: Cache-Control private, no-store (portal.middleware).
     "portal.middleware.PrivateCacheControlMiddleware",

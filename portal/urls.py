@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal import views
+from portal import language, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -25,5 +25,6 @@ urlpatterns = [
     path("devices/", include("devices.urls")),
     path("work/terminals/", include("devices.urls_work")),
     path("", include("tickets.urls")),
+    path("i18n/setlang/", language.set_language, name="set_language"),
     path("admin/", admin.site.urls),
 ]
