@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from devices.models import Device, Merchant, WarrantyReminder
 from devices.warranty import WarrantyCheck
@@ -117,9 +117,8 @@ def remind_shop(merchant_id: int, *, today: date) -> int:
         # One e-mail per shop, end date and set of reminders just recorded (a terminal
         # registered later with the same end date gets its own).
         key = f"warranty-reminder:{merchant.pk}:{devices[0].warranty_end}:{reminders[0].pk}"
-        # No per-user language yet: the site's language, whatever the worker had active.
-        with translation.override(settings.LANGUAGE_CODE):
-            emails = outbox.compose(
-                "warranty_reminder", recipients, context, directory="devices/email", key=key
-            )
+        # Each member reads it in their own language (outbox.compose renders per language).
+        emails = outbox.compose(
+            "warranty_reminder", recipients, context, directory="devices/email", key=key
+        )
         return len(outbox.queue(emails))

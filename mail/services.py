@@ -40,6 +40,7 @@ from django.utils.html import escape
 from kombu.exceptions import KombuError
 
 from mail.models import OutboundEmail, message_id_for
+from portal.language import language_of
 
 if TYPE_CHECKING:
     from portal.models import User
@@ -104,30 +105,35 @@ def compose(
     key: str,
     event: TicketEvent | None = None,
 ) -> list[OutboundEmail]:
-    """Render `<directory>/<template>-{subject,body}.{txt,html}` once, in the active
-    language, and return one unsaved row per recipient (no one sees another's address),
-    greeted by name. Each row's idempotency key is `<key>:<user id>`."""
-    if not recipients:
-        return []
-    ctx = {**context, "recipient_name": NAME_SLOT}
-    subject = " ".join(render_to_string(f"{directory}/{template}-subject.txt", ctx).split())
-    text = render_to_string(f"{directory}/{template}-body.txt", ctx)
-    html = render_to_string(f"{directory}/{template}-body.html", ctx)
-    rows = []
+    """Render `<directory>/<template>-{subject,body}.{txt,html}` once per language of the
+    recipients (each reads it in their own, portal.language), and return one unsaved row
+    per recipient (no one sees another's address), greeted by name. Each row's
+    idempotency key is `<key>:<user id>`."""
+    by_language: dict[str, list[User]] = {}
     for user in recipients:
-        name = recipient_name(user)
-        rows.append(
-            new_email(
-                key=f"{key}:{user.pk}",
-                kind=template,
-                recipient=user.email,
-                subject=subject.replace(NAME_SLOT, name),
-                text=text.replace(NAME_SLOT, name),
-                html=html.replace(NAME_SLOT, escape(name)),
-                user=user,
-                event=event,
+        by_language.setdefault(language_of(user), []).append(user)
+    ctx = {**context, "recipient_name": NAME_SLOT}
+    rows = []
+    for language, readers in by_language.items():
+        with translation.override(language):
+            subject = " ".join(render_to_string(f"{directory}/{template}-subject.txt", ctx).split())
+            text = render_to_string(f"{directory}/{template}-body.txt", ctx)
+            html = render_to_string(f"{directory}/{template}-body.html", ctx)
+        for user in readers:
+            name = recipient_name(user)
+            rows.append(
+                new_email(
+                    key=f"{key}:{user.pk}",
+                    kind=template,
+                    recipient=user.email,
+                    subject=subject.replace(NAME_SLOT, name),
+                    text=text.replace(NAME_SLOT, name),
+                    html=html.replace(NAME_SLOT, escape(name)),
+                    user=user,
+                    event=event,
+                    language=language,
+                )
             )
-        )
     return rows
 
 

@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils import translation
 
 from mail import services as outbox
 from mail.models import OutboundEmail
@@ -165,31 +164,30 @@ def event_emails(event: TicketEvent) -> list[OutboundEmail]:
         ticket.queue = Queue.objects.select_related("provider").get(pk=ticket.queue_id)
     event.ticket = ticket
     emails: list[OutboundEmail] = []
-    # No per-user language yet: the site's, whatever the writing thread had active.
-    with translation.override(settings.LANGUAGE_CODE):
-        for template, recipients in plan:
-            link = (
-                absolute(ticket.get_absolute_url())
-                if template == "merchant_update"
-                else technician_url(ticket)
-            )
-            if template == "needs_admin":
-                link = absolute(reverse("admin:tickets_ticket_change", args=[ticket.pk]))
-            context = {
-                "ticket": ticket,
-                "event": event,
-                "link": link,
-                "queue": arrival if event.kind in ARRIVAL_KINDS else ticket.queue,
-                "site_url": settings.SITE_URL,
-            }
-            emails += outbox.compose(
-                template,
-                recipients,
-                context,
-                directory="tickets/email",
-                key=f"event:{event.pk}",
-                event=event,
-            )
+    # Each recipient reads it in their own language (outbox.compose renders per language).
+    for template, recipients in plan:
+        link = (
+            absolute(ticket.get_absolute_url())
+            if template == "merchant_update"
+            else technician_url(ticket)
+        )
+        if template == "needs_admin":
+            link = absolute(reverse("admin:tickets_ticket_change", args=[ticket.pk]))
+        context = {
+            "ticket": ticket,
+            "event": event,
+            "link": link,
+            "queue": arrival if event.kind in ARRIVAL_KINDS else ticket.queue,
+            "site_url": settings.SITE_URL,
+        }
+        emails += outbox.compose(
+            template,
+            recipients,
+            context,
+            directory="tickets/email",
+            key=f"event:{event.pk}",
+            event=event,
+        )
     return emails
 
 

@@ -383,3 +383,19 @@ def test_a_filing_is_mailed_once_with_its_routing(world, run_on_commit) -> None:
         assert len(mails) == 1, address
         assert mails[0].subject.startswith(f"[{ticket.reference}] Routed")
         assert "Handled by: Provider X" in mails[0].body
+
+
+def test_each_recipient_reads_the_email_in_their_own_language(world, run_on_commit) -> None:  # noqa: ANN001
+    world.alice.language = "zh-hans"
+    world.alice.save()
+    ticket = queued_ticket(world.device_a, reporter=world.alice, assigned_to=world.xavier)
+    with run_on_commit():
+        workflow.reply(ticket, world.xavier, "Please restart it once more.")
+    with run_on_commit():
+        workflow.merchant_reply(ticket, world.alice, "Done, still dark.")
+    to_alice = next(m for m in mail.outbox if m.to == [world.alice.email])
+    to_xavier = next(m for m in mail.outbox if m.to == [world.xavier.email])
+    assert "回复" in to_alice.subject  # the event's kind, in Chinese
+    assert OutboundEmail.objects.get(recipient=world.alice.email).language == "zh-hans"
+    assert "回复" not in to_xavier.subject
+    assert OutboundEmail.objects.get(recipient=world.xavier.email).language == "en"
