@@ -466,8 +466,12 @@ class Ticket(models.Model):
         default=False,
         help_text=_("Set when no rule or queue fitted, or routing kept failing."),
     )
+    # Runs of the routing task that tried to route it: a sweep that only queued one
+    # counts nothing (tickets.routing.route).
     route_attempts = models.PositiveSmallIntegerField(_("routing attempts"), default=0)
     routing_failed = models.BooleanField(_("routing failed"), default=False)
+    # When the sweeper last queued its routing: not queued again for a while.
+    route_requeued_at = models.DateTimeField(_("routing queued again"), null=True, blank=True)
     routed_at = models.DateTimeField(_("routed"), null=True, blank=True)
 
     assigned_to = models.ForeignKey(

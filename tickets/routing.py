@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -258,6 +259,14 @@ def _event_data(decision: Decision) -> dict:
 def route(ticket_id: int) -> Ticket | None:
     """Route a `new` ticket once. Safe to call twice: the second call changes nothing.
 
+    Each call that finds the ticket unrouted is one attempt, counted in the transaction
+    that holds its row lock, together with what came of it. A run that raises still
+    commits its count (the routing itself is rolled back to a savepoint) and is raised
+    again for the task to retry; after ROUTING_MAX_ATTEMPTS of them the ticket is
+    flagged for an admin. A sweep that only queued the task counts nothing, nor does a
+    run the database never saw (the connection broke, the worker was killed): an
+    outage is not a routing failure. Routing a flagged ticket clears the flag.
+
     Returns the ticket, or None when it does not exist (any more).
     """
     with transaction.atomic():
@@ -268,18 +277,65 @@ def route(ticket_id: int) -> Ticket | None:
         # Already routed, or withdrawn before routing: nothing to do.
         if ticket.status != Ticket.Status.NEW or ticket.routed_at is not None:
             return ticket
-        # The priority follows the merchant's answer; the SLA text below depends on it.
-        ticket.priority = priority_for(ticket.can_take_payments)
-        decision = decide(ticket)
-        now = timezone.now()
-        _apply(ticket, decision, now)
-        ticket.status = Ticket.Status.QUEUED
-        ticket.routed_at = now
-        ticket.save()
+        ticket.route_attempts += 1
+        Ticket.objects.filter(pk=ticket.pk).update(route_attempts=ticket.route_attempts)
+        try:
+            with transaction.atomic():
+                _route_locked(ticket)
+        except Exception as error:
+            if transaction.get_rollback():
+                raise  # the transaction itself is broken: nothing can be recorded
+            failure = error
+            _flag_if_exhausted(ticket_id, error)
+        else:
+            return ticket
+    raise failure
+
+
+def _route_locked(ticket: Ticket) -> None:
+    # The priority follows the merchant's answer; the SLA text below depends on it.
+    ticket.priority = priority_for(ticket.can_take_payments)
+    decision = decide(ticket)
+    now = timezone.now()
+    recovered = ticket.routing_failed
+    _apply(ticket, decision, now)
+    ticket.status = Ticket.Status.QUEUED
+    ticket.routed_at = now
+    ticket.routing_failed = False
+    ticket.save()
+    events.record(
+        ticket, TicketEvent.Kind.ROUTED, None, decision.explanation, data=_event_data(decision)
+    )
+    if recovered:
+        # The admins were told it needs them; the timeline says it no longer does
+        # (needs_admin now follows the decision alone).
         events.record(
-            ticket, TicketEvent.Kind.ROUTED, None, decision.explanation, data=_event_data(decision)
+            ticket,
+            TicketEvent.Kind.ROUTING_RECOVERED,
+            None,
+            public=False,
+            data={"attempts": ticket.route_attempts},
         )
-        return ticket
+
+
+def _flag_if_exhausted(ticket_id: int, error: Exception) -> None:
+    """After ROUTING_MAX_ATTEMPTS failed runs: flag the ticket for an admin, once."""
+    # Read again: the failed run changed the object in memory, not the row.
+    ticket = _lock(ticket_id)
+    if ticket.routing_failed or ticket.route_attempts < settings.ROUTING_MAX_ATTEMPTS:
+        return
+    ticket.routing_failed = True
+    ticket.needs_admin = True
+    ticket.save(update_fields=["routing_failed", "needs_admin", "updated_at"])
+    events.record(
+        ticket,
+        TicketEvent.Kind.ROUTING_FAILED,
+        None,
+        _("Routing did not succeed after %(n)d attempts: an admin must route it.")
+        % {"n": ticket.route_attempts},
+        public=False,
+        data={"attempts": ticket.route_attempts, "error": type(error).__name__},
+    )
 
 
 def reroute(ticket_id: int, actor: User) -> Ticket | None:
@@ -293,10 +349,8 @@ def reroute(ticket_id: int, actor: User) -> Ticket | None:
         ticket = _lock(ticket_id)
         if ticket is None or ticket.status not in UNRESOLVED:
             return None
-        if ticket.status == Ticket.Status.NEW:
-            ticket.routing_failed = False
-            ticket.save(update_fields=["routing_failed", "updated_at"])
     if ticket.status == Ticket.Status.NEW:
+        # A ticket flagged after failed runs: routed now, the flag cleared with an event.
         return route(ticket_id)
     with transaction.atomic():
         ticket = _lock(ticket_id)
