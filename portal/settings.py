@@ -208,6 +208,26 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # serves both always takes a waiting route_ticket before an e-mail.
     "queue_order_strategy": "priority",
 }
+# A worker that lost the broker tries again this often at most (Celery's own back-off
+# reaches 30 s), and never gives up: routing resumes within seconds of its return.
+BROKER_RECONNECT_SECONDS = env_positive_int("BROKER_RECONNECT_SECONDS", 5)
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Celery's worker consumer and beat scheduler, saying a broker outage once instead of
+# an error at every retry or tick (portal.worker).
+CELERY_WORKER_CONSUMER = "portal.worker:Consumer"
+CELERY_BEAT_SCHEDULER = "portal.worker:Scheduler"
+# A task running when the connection drops finishes (its late acknowledgement is lost,
+# so it may run again: every task is safe to run twice) rather than being cancelled.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Routing after an outage (tickets.services.sweep_unrouted). A ticket still `new` this
+# long after filing is queued again, by a sweep that beat starts this often ...
+ROUTING_GRACE_SECONDS = env_int("ROUTING_GRACE_SECONDS", 10)
+ROUTING_SWEEP_SECONDS = env_positive_int("ROUTING_SWEEP_SECONDS", 10)
+# ... and by the sweep a worker makes whenever it (re)connects. Queued once, it is
+# queued again only this much later, in case that message was lost ...
+ROUTING_REQUEUE_SECONDS = env_positive_int("ROUTING_REQUEUE_SECONDS", 300)
+# ... and flagged for an admin once this many runs of the routing task have failed.
+ROUTING_MAX_ATTEMPTS = env_positive_int("ROUTING_MAX_ATTEMPTS", 5)
 # Two queues. `celery`: routing and the beat tasks, what a merchant waits for. `email`:
 # notifications, which may lag a few seconds under a burst of filings. A worker started
 # without -Q serves both, `celery` first; `-Q email` runs a mail-only worker.
@@ -243,7 +263,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Tickets filed while the broker was down are routed once it is back.
     "sweep-unrouted-tickets": {
         "task": "tickets.tasks.sweep_unrouted",
-        "schedule": timedelta(seconds=60),
+        "schedule": timedelta(seconds=ROUTING_SWEEP_SECONDS),
+        # Not started within a minute (no worker): dropped, later sweeps do the same
+        # work, and a worker back from an outage does not run an hour's backlog of them.
+        "options": {"expires": max(ROUTING_SWEEP_SECONDS, 60)},
     },
     # SLA breaches are marked (and technicians told) within a minute of the due time.
     "mark-sla-breaches": {
@@ -266,10 +289,6 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": timedelta(days=1),
     },
 }
-# A ticket still `new` this long after filing is enqueued again by the sweeper ...
-ROUTING_GRACE_SECONDS = env_int("ROUTING_GRACE_SECONDS", 60)
-# ... at most this many times; then it is flagged for an admin, never retried forever.
-ROUTING_MAX_ATTEMPTS = env_int("ROUTING_MAX_ATTEMPTS", 5)
 # Days before a terminal's warranty ends that its shop is e-mailed about it.
 WARRANTY_REMINDER_DAYS = env_int("WARRANTY_REMINDER_DAYS", 30)
 # A ticket filed this many days after the merchant changed the terminal's warranty

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from devices.warranty import WarrantyStatus
+from portal import broker
 from tickets import events, workflow
 from tickets.models import (
     Attachment,
@@ -48,74 +48,68 @@ class FilingRefused(Exception):
 # Routing ----------------------------------------------------------------------------------
 
 
-def enqueue_routing(ticket_id: int) -> None:
-    """Publish `route_ticket`; with the broker down this fails fast, and the sweeper retries.
+def enqueue_routing(ticket_id: int) -> bool:
+    """Queue `route_ticket`. False when the broker cannot be reached: the sweeper will.
 
-    `retry=False`: Celery would otherwise retry publishing for a long time, holding the
-    merchant's request open. The broker's connect/socket timeouts are in settings.
+    Never raises for a broker outage, which is logged once (portal.broker), not at
+    every filing: the ticket is saved either way. The broker's connect and socket
+    timeouts (settings) keep a dead broker from holding up the merchant's request.
     """
     from tickets.tasks import route_ticket
 
-    try:
-        route_ticket.apply_async((ticket_id,), retry=False)
-    except Exception:
-        logger.warning("Could not enqueue routing of ticket %s; the sweeper will", ticket_id)
-        raise
+    return broker.publish(route_ticket, ticket_id)
 
 
-def sweep_unrouted(now: datetime | None = None) -> dict[str, int]:
-    """Enqueue routing again for tickets still `new` after the grace period.
+# How many tickets one sweep claims at a time (a transaction each).
+SWEEP_BATCH = 500
 
-    Each sweep counts one attempt; after ROUTING_MAX_ATTEMPTS the ticket is marked
-    `routing_failed` and `needs_admin` with a `routing_failed` event, and left alone.
+
+def sweep_unrouted(*, now: datetime | None = None, after_outage: bool = False) -> dict[str, int]:
+    """Queue routing again for tickets still `new` after ROUTING_GRACE_SECONDS.
+
+    A ticket queued by a sweep is queued again only after ROUTING_REQUEUE_SECONDS
+    (its message may have been lost), or by the sweep a worker makes when it
+    (re)connects (`after_outage`): a message queued before an outage may be gone with
+    the broker. Nothing is counted here: an attempt is a run of the task
+    (tickets.routing.route), so sweeps queued while no worker runs flag nothing.
+    Tickets flagged `routing_failed` are left to an admin.
+
+    Each batch is claimed under row locks that skip locked rows, and stamped in the
+    same transaction: two sweepers never queue the same ticket in one pass, and a
+    ticket being routed at that moment is left alone.
     """
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.ROUTING_GRACE_SECONDS)
-    max_attempts = settings.ROUTING_MAX_ATTEMPTS
-    stale = Ticket.objects.filter(
-        status=Ticket.Status.NEW, routing_failed=False, created_at__lte=cutoff
-    ).values_list("pk", flat=True)
-    requeued = failed = 0
-    for ticket_id in list(stale[:500]):
-        if _give_up_if_exhausted(ticket_id, max_attempts):
-            failed += 1
-            continue
-        try:
-            enqueue_routing(ticket_id)
-        except Exception:
-            # The broker is still down: the next sweep tries again; nothing was attempted.
-            break
-        # A conditional update (an F() expression): two sweepers at once never lose a count,
-        # and a ticket routed meanwhile is not counted.
-        Ticket.objects.filter(pk=ticket_id, status=Ticket.Status.NEW, routing_failed=False).update(
-            route_attempts=F("route_attempts") + 1
+    window = settings.ROUTING_GRACE_SECONDS if after_outage else settings.ROUTING_REQUEUE_SECONDS
+    due = (
+        Ticket.objects.filter(
+            status=Ticket.Status.NEW,
+            routing_failed=False,
+            created_at__lte=now - timedelta(seconds=settings.ROUTING_GRACE_SECONDS),
         )
-        requeued += 1
-    return {"requeued": requeued, "failed": failed}
-
-
-def _give_up_if_exhausted(ticket_id: int, max_attempts: int) -> bool:
-    with transaction.atomic():
-        ticket = (
-            Ticket.objects.select_for_update()
-            .filter(pk=ticket_id, status=Ticket.Status.NEW, routing_failed=False)
-            .first()
+        # Strictly before: the tickets this pass stamped with `now` are not claimed again.
+        .filter(
+            Q(route_requeued_at__isnull=True)
+            | Q(route_requeued_at__lt=now - timedelta(seconds=window))
         )
-        if ticket is None or ticket.route_attempts < max_attempts:
-            return False
-        ticket.routing_failed = True
-        ticket.needs_admin = True
-        ticket.save(update_fields=["routing_failed", "needs_admin", "updated_at"])
-        events.record(
-            ticket,
-            TicketEvent.Kind.ROUTING_FAILED,
-            None,
-            _("Routing did not succeed after %(n)d attempts: an admin must route it.")
-            % {"n": ticket.route_attempts},
-            public=False,
-            data={"attempts": ticket.route_attempts},
-        )
-        return True
+        .order_by("created_at", "pk")
+    )
+    requeued = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:SWEEP_BATCH]
+            )
+            Ticket.objects.filter(pk__in=batch).update(route_requeued_at=now)
+        for n, ticket_id in enumerate(batch):
+            if not enqueue_routing(ticket_id):
+                # The broker is away: the rest were not queued, the next sweep tries.
+                Ticket.objects.filter(pk__in=batch[n:], route_requeued_at=now).update(
+                    route_requeued_at=None
+                )
+                return {"requeued": requeued}
+            requeued += 1
+        if len(batch) < SWEEP_BATCH:
+            return {"requeued": requeued}
 
 
 # Filing ----------------------------------------------------------------------------------

@@ -6,7 +6,10 @@ import logging
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
+from django.dispatch import receiver
 from django.utils import timezone
+
+from portal import broker
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +53,21 @@ def send_event_email(event_id: int) -> int:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def sweep_unrouted() -> dict[str, int]:
-    """Beat: re-enqueue tickets left `new`, give up on those that never route."""
+def sweep_unrouted(after_outage: bool = False) -> dict[str, int]:
+    """Beat, and a worker once it (re)connects: queue routing of tickets left `new`."""
     from tickets.services import sweep_unrouted as sweep
 
-    result = sweep()
-    if result["requeued"] or result["failed"]:
+    result = sweep(after_outage=after_outage)
+    if result["requeued"]:
         logger.info("sweep_unrouted: %s", result)
     return result
+
+
+@receiver(broker.worker_connected, dispatch_uid="sweep_unrouted_after_connect")
+def sweep_after_connect(**kwargs: object) -> None:
+    """A worker that is back (from an outage of the broker or its own) routes what was
+    filed meanwhile at once, without waiting for beat's next sweep."""
+    broker.publish(sweep_unrouted, after_outage=True)
 
 
 # SLA and auto-close. Both are safe to run twice at once, or again after a lost

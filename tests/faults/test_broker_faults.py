@@ -54,7 +54,7 @@ def test_tickets_filed_while_redis_is_down_are_all_routed_once_it_is_back(
     celery_process: Callable[..., CeleryProcess],
 ) -> None:
     # The sweeper runs every 2 s (beat) and takes tickets older than 1 s (worker).
-    sweeping = {"FAULTS_SWEEP_SECONDS": "2", "ROUTING_GRACE_SECONDS": "1"}
+    sweeping = {"ROUTING_SWEEP_SECONDS": "2", "ROUTING_GRACE_SECONDS": "1"}
     worker = celery_process("worker", broker_url=private_redis.url, env=sweeping)
     celery_process("beat", broker_url=private_redis.url, env=sweeping)
     client = Client()

@@ -268,7 +268,7 @@ def test_a_broker_that_cannot_be_reached_does_not_break_filing(
 def test_enqueuing_never_retries_the_broker_connection(world, as_user) -> None:
     with mock.patch("tickets.tasks.route_ticket.apply_async") as apply_async:
         services.enqueue_routing(42)
-    apply_async.assert_called_once_with((42,), retry=False)
+    apply_async.assert_called_once_with((42,), {}, retry=False)
 
 
 def test_it_is_for_merchants_only(world, as_user) -> None:
