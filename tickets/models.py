@@ -461,6 +461,9 @@ class Ticket(models.Model):
     )
     billable = models.BooleanField(_("billable"), null=True, blank=True)
     routing_note = models.TextField(_("routing explanation"), blank=True)
+    # Why it was routed where it is, as facts (tickets.routing.facts_for); pages and
+    # e-mails word them in their reader's language (routing_explanation).
+    routing_data = models.JSONField(_("routing facts"), default=dict, blank=True)
     needs_admin = models.BooleanField(
         _("needs an admin"),
         default=False,
@@ -600,6 +603,15 @@ class Ticket(models.Model):
     def symptom_label(self) -> str:
         return symptom_label(self.category, self.symptom)
 
+    @property
+    def routing_explanation(self) -> str:
+        """Why this queue, who pays, how soon: in the reader's language."""
+        from tickets.routing import explain_facts
+
+        if self.routing_data:
+            return explain_facts(self.routing_data)
+        return self.routing_note
+
     def warranty_label(self) -> str:
         """The warranty as it stood at filing (or as the provider settled it since)."""
         return warranty_label(
@@ -738,6 +750,14 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket} · {self.get_kind_display()}"
+
+    @property
+    def text(self) -> str:
+        """What the event says, in the reader's language: what a person wrote, or the
+        sentence PosDesk builds from the facts it stored (tickets.event_text)."""
+        from tickets.event_text import event_text
+
+        return event_text(self)
 
     @property
     def resolution_display(self) -> str:

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from devices.models import Device
-from devices.warranty import WarrantyStatus
+from devices.warranty import WarrantyStatus, warranty_label
 from tickets import events
 from tickets.models import (
     Category,
@@ -49,13 +50,21 @@ UNRESOLVED = (
 
 @dataclass(frozen=True)
 class Decision:
-    """Where a ticket goes. `rule` is None and `needs_admin` True for the fallback."""
+    """Where a ticket goes. `rule` is None and `needs_admin` True for the fallback.
+
+    `facts` say why in codes, names and numbers (stored on the ticket and its `routed`
+    event); `explain_facts` turns them into a sentence in the reader's language.
+    """
 
     queue: Queue
     rule: RoutingRule | None
     billable: bool | None
     needs_admin: bool
-    explanation: str
+    facts: dict
+
+    @property
+    def explanation(self) -> str:
+        return explain_facts(self.facts)
 
 
 # Rule evaluation ------------------------------------------------------------------------
@@ -116,39 +125,29 @@ def decide(ticket: Ticket) -> Decision:
             rule=rule,
             billable=rule.billable,
             needs_admin=False,
-            explanation=explain(ticket, queue, rule.billable),
+            facts=facts_for(ticket, queue, rule.billable),
         )
-    return _fallback(ticket, _("No routing rule fits this ticket"))
+    return _fallback(ticket, {"code": "no_rule"})
 
 
-def _missing_queue_reason(rule: RoutingRule, device: Device) -> str:
-    kind = Queue.Kind(rule.target_kind).label.lower()
+def _missing_queue_reason(rule: RoutingRule, device: Device) -> dict:
+    """Why the rule that fits names no queue, as facts (`fallback_phrase` words them)."""
+    reason = {"rule": rule.name, "kind": rule.target_kind}
     if rule.target_party == RoutingRule.Party.ACQUIRER and device.acquirer_id is None:
-        return _(
-            "The rule “%(rule)s” sends it to the terminal's acquirer, but none is recorded"
-        ) % {"rule": rule.name}
+        return {**reason, "code": "no_acquirer"}
     party = target_party(rule, device)
     if party is None:
-        return _("The rule “%(rule)s” names no %(kind)s queue of the platform") % {
-            "rule": rule.name,
-            "kind": kind,
-        }
-    return _("The rule “%(rule)s” fits, but %(provider)s has no active %(kind)s queue") % {
-        "rule": rule.name,
-        "provider": party.name,
-        "kind": kind,
-    }
+        return {**reason, "code": "no_platform_queue"}
+    return {**reason, "code": "no_active_queue", "provider": party.name}
 
 
-def _fallback(ticket: Ticket, reason: str) -> Decision:
+def _fallback(ticket: Ticket, reason: dict) -> Decision:
     queue = platform_triage_queue()
-    explanation = _(
-        "%(reason)s: the PosDesk team will pass it to the right provider, "
-        "first reply within %(sla)s."
-    ) % {"reason": reason, "sla": format_minutes(queue.first_response_minutes(ticket.priority))}
-    return Decision(
-        queue=queue, rule=None, billable=None, needs_admin=True, explanation=explanation
-    )
+    facts = {
+        "fallback": reason,
+        "first_reply": queue.first_response_minutes(ticket.priority),
+    }
+    return Decision(queue=queue, rule=None, billable=None, needs_admin=True, facts=facts)
 
 
 # The explanation in plain words -------------------------------------------------------------
@@ -163,12 +162,48 @@ def format_minutes(minutes: int) -> str:
     return _("%(m)d min") % {"m": rest}
 
 
-def warranty_phrase(ticket: Ticket) -> str:
-    if ticket.warranty_status == WarrantyStatus.UNKNOWN:
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def facts_for(ticket: Ticket, queue: Queue, billable: bool | None) -> dict:
+    """What the explanation rests on, as it stands when the ticket is routed."""
+    return {
+        "queue_kind": queue.kind,
+        "provider": queue.provider.name if queue.provider else None,
+        "billable": billable,
+        "category": ticket.category,
+        "first_reply": queue.first_response_minutes(ticket.priority),
+        "warranty": {
+            "status": ticket.warranty_status,
+            "end": _day(ticket.warranty_end),
+            "voided_on": _day(ticket.warranty_voided_on),
+            "void_reason": ticket.warranty_void_reason,
+            "check": ticket.warranty_check,
+            "check_note": ticket.warranty_check_note,
+            "to_verify": ticket.warranty_to_verify,
+        },
+    }
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def warranty_phrase(warranty: dict) -> str:
+    status = warranty.get("status", WarrantyStatus.UNKNOWN)
+    if status == WarrantyStatus.UNKNOWN:
         # The explanation goes on to say who checks the proof of purchase.
         return str(WarrantyStatus.UNKNOWN.label)
-    label = ticket.warranty_label()
-    if ticket.warranty_to_verify and ticket.warranty_status == WarrantyStatus.IN:
+    label = warranty_label(
+        status,
+        end=_date(warranty.get("end")),
+        voided_on=_date(warranty.get("voided_on")),
+        void_reason=warranty.get("void_reason", ""),
+        check=warranty.get("check", ""),
+        check_note=warranty.get("check_note", ""),
+    )
+    if warranty.get("to_verify") and status == WarrantyStatus.IN:
         return _("%(label)s, as the merchant claims: the provider verifies it first") % {
             "label": label
         }
@@ -182,10 +217,42 @@ CATEGORY_PHRASES = {
 }
 
 
-def explain(ticket: Ticket, queue: Queue, billable: bool | None) -> str:
-    """One sentence a merchant understands: why this queue, who pays, how soon."""
-    provider = queue.provider.name if queue.provider else "PosDesk"
-    kind = queue.kind
+def _kind_label(kind: str) -> str:
+    return str(Queue.Kind(kind).label).lower() if kind in Queue.Kind.values else kind
+
+
+def fallback_phrase(reason: dict) -> str:
+    """Why no provider's queue was found, in words."""
+    code = reason.get("code")
+    if code == "no_acquirer":
+        return _(
+            "The rule “%(rule)s” sends it to the terminal's acquirer, but none is recorded"
+        ) % {"rule": reason.get("rule", "")}
+    if code == "no_platform_queue":
+        return _("The rule “%(rule)s” names no %(kind)s queue of the platform") % {
+            "rule": reason.get("rule", ""),
+            "kind": _kind_label(reason.get("kind", "")),
+        }
+    if code == "no_active_queue":
+        return _("The rule “%(rule)s” fits, but %(provider)s has no active %(kind)s queue") % {
+            "rule": reason.get("rule", ""),
+            "provider": reason.get("provider", ""),
+            "kind": _kind_label(reason.get("kind", "")),
+        }
+    return _("No routing rule fits this ticket")
+
+
+def explain_facts(facts: dict) -> str:
+    """One sentence a merchant understands, in the active language: why this queue, who
+    pays, how soon. Built when it is read, from the facts stored at routing."""
+    sla = format_minutes(facts.get("first_reply", 0))
+    if "fallback" in facts:
+        return _(
+            "%(reason)s: the PosDesk team will pass it to the right provider, "
+            "first reply within %(sla)s."
+        ) % {"reason": fallback_phrase(facts["fallback"]), "sla": sla}
+    provider = facts.get("provider") or "PosDesk"
+    kind = facts.get("queue_kind")
     if kind == Queue.Kind.WARRANTY_REPAIR:
         action = _("free repair by %(provider)s") % {"provider": provider}
     elif kind == Queue.Kind.PAID_REPAIR:
@@ -200,19 +267,24 @@ def explain(ticket: Ticket, queue: Queue, billable: bool | None) -> str:
         action = _("remote support by %(provider)s") % {"provider": provider}
     else:
         action = _("%(provider)s checks the proof of purchase first") % {"provider": provider}
+    warranty = facts.get("warranty", {})
     if kind in (Queue.Kind.WARRANTY_REPAIR, Queue.Kind.PAID_REPAIR, Queue.Kind.TRIAGE):
-        lead = warranty_phrase(ticket)
+        lead = warranty_phrase(warranty)
     else:
-        phrase = CATEGORY_PHRASES.get(ticket.category)
-        lead = phrase() if phrase else warranty_phrase(ticket)
-    if billable and kind != Queue.Kind.PAID_REPAIR:
+        phrase = CATEGORY_PHRASES.get(facts.get("category"))
+        lead = phrase() if phrase else warranty_phrase(warranty)
+    if facts.get("billable") and kind != Queue.Kind.PAID_REPAIR:
         action = _("%(action)s (billable)") % {"action": action}
-    sla = format_minutes(queue.first_response_minutes(ticket.priority))
     return _("%(lead)s: %(action)s, first reply within %(sla)s.") % {
         "lead": lead,
         "action": action,
         "sla": sla,
     }
+
+
+def explain(ticket: Ticket, queue: Queue, billable: bool | None) -> str:
+    """The explanation for `ticket` in `queue`, now, in the active language."""
+    return explain_facts(facts_for(ticket, queue, billable))
 
 
 # Applying a decision ----------------------------------------------------------------------
@@ -241,8 +313,16 @@ def _apply(ticket: Ticket, decision: Decision, now: datetime) -> None:
         # verifies it (workflow.verify_warranty), and no repair work before that.
         ticket.billable = None
     ticket.needs_admin = decision.needs_admin
-    ticket.routing_note = decision.explanation
+    ticket.routing_data = decision.facts
+    ticket.routing_note = _note(decision)
     ticket.set_sla_due(now)
+
+
+def _note(decision: Decision) -> str:
+    """The sentence for the admin's ticket list and search, in the site's language; pages
+    and e-mails word the facts for their own reader (Ticket.routing_explanation)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return decision.explanation
 
 
 def _event_data(decision: Decision) -> dict:
@@ -253,6 +333,7 @@ def _event_data(decision: Decision) -> dict:
         "rule_name": decision.rule.name if decision.rule else "",
         "billable": decision.billable,
         "needs_admin": decision.needs_admin,
+        "facts": decision.facts,
     }
 
 
@@ -303,9 +384,7 @@ def _route_locked(ticket: Ticket) -> None:
     ticket.routed_at = now
     ticket.routing_failed = False
     ticket.save()
-    events.record(
-        ticket, TicketEvent.Kind.ROUTED, None, decision.explanation, data=_event_data(decision)
-    )
+    events.record(ticket, TicketEvent.Kind.ROUTED, None, data=_event_data(decision))
     if recovered:
         # The admins were told it needs them; the timeline says it no longer does
         # (needs_admin now follows the decision alone).
@@ -331,8 +410,6 @@ def _flag_if_exhausted(ticket_id: int, error: Exception) -> None:
         ticket,
         TicketEvent.Kind.ROUTING_FAILED,
         None,
-        _("Routing did not succeed after %(n)d attempts: an admin must route it.")
-        % {"n": ticket.route_attempts},
         public=False,
         data={"attempts": ticket.route_attempts, "error": type(error).__name__},
     )
@@ -365,16 +442,15 @@ def reroute(ticket_id: int, actor: User) -> Ticket | None:
         if decision.queue.pk == old_queue_id:
             ticket.billable = decision.billable
             ticket.needs_admin = decision.needs_admin
-            ticket.routing_note = decision.explanation
+            ticket.routing_data = decision.facts
+            ticket.routing_note = _note(decision)
             ticket.save()
             events.record(
                 ticket,
                 TicketEvent.Kind.NOTE,
                 actor,
-                _("Re-routed by an admin: the rules still name %(queue)s. %(why)s")
-                % {"queue": decision.queue.name, "why": decision.explanation},
                 public=False,
-                data=_event_data(decision),
+                data=_event_data(decision) | {"rerouted": "same_queue"},
             )
             return ticket
         if ticket.status == Ticket.Status.WAITING_MERCHANT and ticket.sla_paused_at:
@@ -393,7 +469,6 @@ def reroute(ticket_id: int, actor: User) -> Ticket | None:
             ticket,
             TicketEvent.Kind.TRANSFERRED,
             actor,
-            _("Re-routed by the PosDesk team. %(why)s") % {"why": decision.explanation},
-            data=data,
+            data=data | {"rerouted": "moved"},
         )
         return ticket

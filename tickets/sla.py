@@ -93,14 +93,8 @@ def _mark_one(pk: int, breach: Breach, now: datetime) -> int:
             ticket,
             TicketEvent.Kind.SLA_BREACHED,
             None,
-            _("%(which)s overdue: it was due %(due)s (%(queue)s).")
-            % {
-                "which": breach.label,
-                "due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M"),
-                "queue": ticket.queue,
-            },
             public=False,
-            data={"which": breach.which, "due": due.isoformat()},
+            data={"which": breach.which, "due": due.isoformat(), "queue_name": ticket.queue.name},
         )
         return 1
 

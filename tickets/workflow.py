@@ -803,7 +803,7 @@ def auto_close(ticket: Ticket, days: int, *, now: datetime | None = None) -> Tic
             t,
             TicketEvent.Kind.CLOSED,
             None,
-            _("Closed automatically: no answer %(days)d days after the fix.") % {"days": days},
+            data={"auto_close_days": days},
         )
         return t
 

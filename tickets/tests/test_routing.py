@@ -201,7 +201,8 @@ def test_routed_event_explains_in_plain_words(world) -> None:
     )
     assert ticket.routing_note == expected
     event = ticket.events.get(kind=TicketEvent.Kind.ROUTED)
-    assert event.body == expected
+    assert event.text == expected
+    assert event.body == ""  # facts are stored, the sentence is built when read
     assert event.public is True
     assert event.data["queue"] == ticket.queue_id
 
@@ -260,3 +261,18 @@ def test_format_minutes() -> None:
     assert routing.format_minutes(30) == "30 min"
     assert routing.format_minutes(240) == "4 h"
     assert routing.format_minutes(90) == "1 h 30 min"
+
+
+def test_the_explanation_is_worded_in_the_readers_language(world) -> None:  # noqa: ANN001
+    from django.utils import translation
+
+    ticket = _routed(_ticket(world.device_a, Category.HARDWARE))
+    event = ticket.events.get(kind=TicketEvent.Kind.ROUTED)
+    with translation.override("zh-hans"):
+        chinese = (ticket.routing_explanation, event.text)
+    with translation.override("en"):
+        english = (ticket.routing_explanation, event.text)
+    assert english[0].startswith("In warranty until")
+    assert chinese[0] != english[0]
+    assert chinese[1] != english[1]
+    assert "Provider X" in chinese[0]

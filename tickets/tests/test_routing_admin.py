@@ -89,7 +89,7 @@ def test_reroute_moves_a_ticket_after_the_rules_change(world, as_user) -> None:
     assert ticket.status == Ticket.Status.QUEUED
     event = ticket.events.get(kind=TicketEvent.Kind.TRANSFERRED)
     assert event.actor == world.admin
-    assert "Re-routed" in event.body
+    assert "Re-routed" in event.text
     assert ticket.events.filter(kind=TicketEvent.Kind.ROUTED).count() == 1
 
 
@@ -99,7 +99,7 @@ def test_reroute_with_unchanged_rules_writes_an_internal_note(world, as_user) ->
     _reroute(as_user(world.admin), [ticket])
     note = ticket.events.get(kind=TicketEvent.Kind.NOTE)
     assert note.public is False
-    assert "still name" in note.body
+    assert "still name" in note.text
 
 
 def test_reroute_routes_a_ticket_that_failed_to_route(world, as_user) -> None:

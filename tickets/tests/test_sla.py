@@ -44,7 +44,7 @@ def test_a_late_first_response_is_marked_once_with_an_internal_event(world: Worl
     assert ticket.resolution_breached_at is None
     (event,) = breach_events(ticket)
     assert (event.public, event.actor, event.data["which"]) == (False, None, "first_response")
-    assert "First response overdue" in event.body
+    assert "First response overdue" in event.text
 
 
 def test_a_late_resolution_is_marked_once_too(world: World, now) -> None:  # noqa: ANN001
@@ -128,7 +128,7 @@ def test_a_week_without_an_answer_closes_the_ticket_saying_so(world: World, now)
     event = stale.events.get(kind=TicketEvent.Kind.CLOSED)
     assert event.public
     assert event.actor is None
-    assert "no answer 7 days after the fix" in event.body
+    assert "no answer 7 days after the fix" in event.text
     assert sla.close_stale_resolved(now) == 0
 
 

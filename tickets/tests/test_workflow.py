@@ -353,7 +353,7 @@ def test_auto_close_says_why_in_the_timeline(world: World) -> None:
     event = ticket.events.get(kind=TicketEvent.Kind.CLOSED)
     assert event.actor is None
     assert event.public
-    assert "7 days" in event.body
+    assert "7 days" in event.text
 
 
 def test_rating_is_once_and_from_one_to_five(world: World) -> None:
