@@ -24,13 +24,14 @@ RUN pip install -r requirements.txt
 COPY . .
 
 # Static files are baked into the image (whitenoise serves them). The key,
-# database, broker and site address are throw-aways only for this step; the real
+# database, broker, cache and site address are throw-aways only for this step; the real
 # ones come from the environment at run time.
 RUN SECRET_KEY=collectstatic-only-not-a-real-secret-key-0123456789abcdefghij \
     ALLOWED_HOSTS=localhost \
     DATABASE_URL=sqlite:////tmp/collectstatic.sqlite3 \
     CELERY_BROKER_URL=memory:// \
     SITE_URL=http://localhost \
+    CACHE_URL=redis://localhost:6379/1 \
     python manage.py collectstatic --noinput
 
 # Uploads and the beat schedule live in named volumes; an empty named volume

@@ -117,3 +117,11 @@ def _default_language() -> Iterator[None]:
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with no rate-limit or log-in counts left by the one before."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             "DATABASE_URL": args.database_url,
             "CELERY_BROKER_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
             "SITE_URL": "http://127.0.0.1:8000",
+            "CACHE_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
             "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
             "LOG_LEVEL": "WARNING",
             "STATIC_ROOT": str(ROOT / "bench" / ".cache" / "static"),

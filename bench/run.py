@@ -780,6 +780,13 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
             "DATABASE_URL": args.database_url,
             "CELERY_BROKER_URL": args.redis_url,
             "SITE_URL": "http://127.0.0.1:8000",
+            "CACHE_URL": args.redis_url,
+            # W1 files the same fault of a few shops' terminals hundreds of times a
+            # second: the limits on what a shop may send would refuse nearly all of it.
+            "RATE_LIMIT_FILING": "off",
+            "RATE_LIMIT_REPLIES": "off",
+            "RATE_LIMIT_UPLOADS": "off",
+            "ONE_OPEN_TICKET_PER_FAULT": "false",
             "STATIC_ROOT": str(CACHE / "static"),
             "MEDIA_ROOT": str(CACHE / "media"),
             "LOG_LEVEL": "WARNING",

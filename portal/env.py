@@ -75,3 +75,41 @@ def mailers_from_env(*, smtp_by_default: bool) -> dict[str, dict]:
             "timeout": env_int("EMAIL_TIMEOUT", 10),
         }
     return {"default": default}
+
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def env_rate(name: str, default: str) -> tuple[int, int] | None:
+    """A rate limit written `count/period`, e.g. `20/10m` (units s, m, h, d; a bare
+    number is seconds): (count, seconds). `off` (or `0`) turns the limit off: None."""
+    raw = env_str(name, default).strip().lower()
+    if raw in {"off", "0"}:
+        return None
+    count, _slash, period = raw.partition("/")
+    unit = _PERIODS.get(period[-1:])
+    number = period[:-1] if unit else period
+    if count.isdigit() and number.isdigit() and int(count) > 0 and int(number) > 0:
+        return int(count), int(number) * (unit or 1)
+    raise ImproperlyConfigured(
+        f"{name} must be a count per period such as 20/10m (or off), not {raw!r}"
+    )
+
+
+def caches_from_env() -> dict[str, dict]:
+    """Django's CACHES from CACHE_URL: Redis, shared by every web process (rate limits and
+    the log-in slowdown count across gunicorn workers), or this process's memory."""
+    url = env_str("CACHE_URL", "")
+    if not url:
+        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL, not {url!r}")
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "posdesk",
+            # Redis down must cost a request a second at most (portal.limits then allows).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }

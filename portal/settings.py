@@ -16,10 +16,12 @@ from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
 from portal.env import (
+    caches_from_env,
     env_bool,
     env_int,
     env_list,
     env_positive_int,
+    env_rate,
     env_str,
     mailers_from_env,
 )
@@ -126,6 +128,18 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# The shared cache: Redis from CACHE_URL (rate limits and the log-in slowdown then count
+# across every web process), else this process's memory.
+CACHES = caches_from_env()
+# Rate limits (portal.limits), `count/period` or `off`: tickets per merchant, messages
+# and files per user, password-reset e-mails per address.
+RATE_LIMIT_FILING = env_rate("RATE_LIMIT_FILING", "20/10m")
+RATE_LIMIT_REPLIES = env_rate("RATE_LIMIT_REPLIES", "30/10m")
+RATE_LIMIT_UPLOADS = env_rate("RATE_LIMIT_UPLOADS", "60/1h")
+# A terminal has one open ticket per fault: a second report of it is refused with a link
+# to the first. Off only for a load test that files one fault over and over (bench/).
+ONE_OPEN_TICKET_PER_FAULT = env_bool("ONE_OPEN_TICKET_PER_FAULT", True)
 
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en")
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]

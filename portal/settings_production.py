@@ -29,8 +29,9 @@ if "change-me" in _secret_key:
     raise ImproperlyConfigured("SECRET_KEY is still the placeholder from .env.example")
 # CELERY_BROKER_URL: without it tasks would run inside the web request (the development
 # default), and beat's sweeps and the e-mail retries would never run. SITE_URL: the
-# links in e-mails would point at the development address, 127.0.0.1.
-for _required in ("DATABASE_URL", "ALLOWED_HOSTS", "CELERY_BROKER_URL", "SITE_URL"):
+# links in e-mails would point at the development address, 127.0.0.1. CACHE_URL: each
+# gunicorn worker would count rate limits and failed log-ins in its own memory.
+for _required in ("DATABASE_URL", "ALLOWED_HOSTS", "CELERY_BROKER_URL", "SITE_URL", "CACHE_URL"):
     if not os.environ.get(_required, "").strip():
         raise ImproperlyConfigured(f"{_required} must be set with portal.settings_production")
 _site = urlsplit(os.environ["SITE_URL"].strip())

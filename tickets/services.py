@@ -45,6 +45,14 @@ class FilingRefused(Exception):
     """Filing input a form should have caught (a foreign device, a card number)."""
 
 
+class AlreadyOpen(Exception):
+    """The terminal already has an open ticket for this fault: add to that one instead."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        super().__init__(ticket.reference)
+        self.ticket = ticket
+
+
 # Routing ----------------------------------------------------------------------------------
 
 
@@ -138,7 +146,9 @@ def file_ticket(
     """File a fault ticket. Returns (ticket, created).
 
     The same `submission_token` from the same merchant (a double click, a re-sent
-    POST) returns the ticket filed the first time, with created=False.
+    POST) returns the ticket filed the first time, with created=False. A terminal has
+    one open ticket per fault (category and symptom): another report of it raises
+    `AlreadyOpen` with that ticket.
     """
     if device.merchant_id != merchant.pk:
         raise FilingRefused("The terminal belongs to another merchant.")
@@ -156,11 +166,21 @@ def file_ticket(
     if any(contains_card_number(text) for text in free_text):
         raise FilingRefused("A full card number must never be stored.")
     token = submission_token or uuid.uuid4()
-    # No "already filed?" query first: the unique (merchant, submission_token) constraint
-    # answers that in the INSERT itself, one query fewer on every filing (bench W1), and
-    # it is the only check that also holds for two requests racing each other.
+    # The same report sent again is found among the open tickets of its fault, the query
+    # the one-open-ticket rule makes anyway; one whose ticket is closed by now is answered
+    # by the unique (merchant, submission_token) constraint in the INSERT.
     try:
         with transaction.atomic():
+            already = (
+                _open_tickets_for(merchant, device, category, symptom)
+                if settings.ONE_OPEN_TICKET_PER_FAULT
+                else []
+            )
+            for ticket in already:
+                if ticket.submission_token == token:
+                    return ticket, False  # the same report again, still open
+            if already:
+                raise AlreadyOpen(already[0])
             ticket = Ticket.objects.create(
                 merchant=merchant,
                 device=device,
@@ -201,6 +221,28 @@ def file_ticket(
             raise
         return existing, False
     return ticket, True
+
+
+def _open_tickets_for(
+    merchant: Merchant, device: Device, category: str, symptom: str
+) -> list[Ticket]:
+    """The shop's open tickets for this fault of the terminal, oldest first, under a lock
+    on the terminal's row: two reports of one fault at once (two tabs, two colleagues)
+    take turns, so the second sees the first. Served by `ticket_device_created`."""
+    from devices.models import Device
+
+    list(
+        Device.objects.select_for_update()
+        .filter(pk=device.pk)
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+    return list(
+        Ticket.objects.filter(merchant=merchant, device=device, category=category, symptom=symptom)
+        .open()
+        .only("pk", "reference", "submission_token", "merchant_id")
+        .order_by("created_at", "pk")
+    )
 
 
 def warranty_at_filing(device: Device, now: datetime) -> dict[str, Any]:

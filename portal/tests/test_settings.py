@@ -87,6 +87,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         "DATABASE_URL": "postgres://posdesk:secret@db.example.com:5432/posdesk",
         "CELERY_BROKER_URL": "redis://redis.example.com:6379/0",
         "SITE_URL": "https://posdesk.example.com",
+        "CACHE_URL": "redis://redis.example.com:6379/1",
     }
     env.update(overrides)
     return {name: value for name, value in env.items() if value is not None}
@@ -220,6 +221,8 @@ def test_production_session_cookies_are_httponly_secure_and_samesite() -> None:
         ({"SITE_URL": None}, "SITE_URL must be set"),
         ({"SITE_URL": "posdesk.example.com"}, "SITE_URL must be the public address"),
         ({"SITE_URL": "ftp://posdesk.example.com"}, "SITE_URL must be the public address"),
+        ({"CACHE_URL": None}, "CACHE_URL must be set"),
+        ({"CACHE_URL": "memcached://cache:11211"}, "CACHE_URL must be a redis:// URL"),
     ],
 )
 def test_production_settings_refuse_to_start_unsafe(
@@ -250,7 +253,9 @@ def variables_read_by_settings() -> set[str]:
     # The settings modules and the helper that builds MAILERS from EMAIL_* variables.
     for path in [*(ROOT / "portal").glob("settings*.py"), ROOT / "portal" / "env.py"]:
         text = path.read_text()
-        names |= set(re.findall(r"env_(?:str|bool|int|list)\(\s*\"([A-Z0-9_]+)\"", text))
+        names |= set(
+            re.findall(r"env_(?:str|bool|int|positive_int|list|rate)\(\s*\"([A-Z0-9_]+)\"", text)
+        )
         names |= set(re.findall(r"os\.environ\.get\(\s*\"([A-Z0-9_]+)\"", text))
     return names
 

@@ -263,11 +263,13 @@ def http_ok(url: str) -> bool:
 
 
 class WebServer:
-    """The project under gunicorn in a subprocess: one sync worker, so one thread keeps
-    one persistent database connection across requests (what a restart breaks)."""
+    """The project under gunicorn in a subprocess: one sync worker by default, so one
+    thread keeps one persistent database connection across requests (what a restart
+    breaks). The access log names the worker's PID on each request."""
 
-    def __init__(self, env: dict[str, str], logdir: Path) -> None:
+    def __init__(self, env: dict[str, str], logdir: Path, *, workers: int = 1) -> None:
         self.port = free_port()
+        self.workers = workers
         self.env = env
         self.logfile = logdir / f"gunicorn-{self.port}.log"
         self.proc: subprocess.Popen | None = None
@@ -287,11 +289,15 @@ class WebServer:
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
-                "1",
+                str(self.workers),
                 "--worker-class",
                 "sync",
                 "--timeout",
                 "60",
+                "--access-logfile",
+                "-",
+                "--access-logformat",
+                'pid=%(p)s "%(r)s" %(s)s',
             ],
             cwd=PROJECT_DIR,
             env=self.env,

@@ -32,11 +32,18 @@ def _touching(sql: list[str], table: str) -> list[str]:
 def test_filing_asks_for_the_device_once_and_checks_the_token_in_the_insert(world, as_user) -> None:
     response, sql = _sql(as_user(world.alice), "post", URL, filing_data(world.device_a))
     assert response.status_code == 302
-    # The terminal: one look-up, which also proves it is the merchant's.
-    assert len(_touching(sql, "devices_device")) == 1
-    # No "already filed?" SELECT: the unique constraint answers it in the INSERT.
+    # The terminal: one look-up, which also proves it is the merchant's, and its row
+    # locked (nothing read) while its open tickets for this fault are looked for.
+    devices = _touching(sql, "devices_device")
+    assert len(devices) == 2
+    selected, _from, rest = devices[1].partition(" FROM ")
+    assert "," not in selected
+    assert rest.endswith("FOR UPDATE")
+    # The one SELECT is for an open ticket of the same fault (which may be the same
+    # report sent again); a token used on a closed ticket is still answered by the
+    # unique constraint in the INSERT.
     tickets = _touching(sql, "tickets_ticket")
-    assert [q.split()[0] for q in tickets] == ["INSERT", "UPDATE"]
+    assert [q.split()[0] for q in tickets] == ["SELECT", "INSERT", "UPDATE"]
     # Nothing ticked: the checks are not read.
     assert not _touching(sql, "tickets_selfhelpcheck")
 

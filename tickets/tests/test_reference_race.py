@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.db import connection
 
+from tests.factories import DeviceFactory
 from tickets import services
 from tickets.models import Category, Ticket, format_reference
 
@@ -34,6 +35,11 @@ def test_reference_is_derived_from_the_primary_key(world) -> None:
 def test_parallel_filings_get_distinct_references(world) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("the race needs a real concurrent database")
+    # One terminal each: a terminal has one open ticket per fault, and the race here is
+    # for references, across the whole table.
+    devices = [
+        DeviceFactory(merchant=world.merchant_a, provider=world.provider_x) for _ in range(THREADS)
+    ]
     barrier = threading.Barrier(THREADS)
     errors: list[BaseException] = []
     references: list[str] = []
@@ -44,7 +50,7 @@ def test_parallel_filings_get_distinct_references(world) -> None:
             barrier.wait(timeout=10)
             ticket, _created = services.file_ticket(
                 merchant=world.merchant_a,
-                device=world.device_a,
+                device=devices[n],
                 reporter=world.alice,
                 category=Category.HARDWARE,
                 symptom="screen",

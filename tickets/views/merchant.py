@@ -22,6 +22,7 @@ from django.db.models import Prefetch, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -29,7 +30,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from devices.forms import ProofForm
 from portal.access import merchant_of
-from tickets import services, workflow
+from tickets import limits, services, workflow
 from tickets.access import merchant_ticket, ticket_for_any_role
 from tickets.forms import (
     CancelForm,
@@ -236,26 +237,22 @@ def _file(request: HttpRequest, merchant: Merchant) -> HttpResponse:
     form = TicketForm(merchant, category, request.POST, request.FILES)
     valid = form.is_valid()
     fixed = request.POST.get("action") == "fixed"
+    limited = None
     if valid and not fixed:
-        # A report sent twice files one ticket: the service answers the first one.
-        ticket, created = services.file_ticket(
-            merchant=merchant, reporter=request.user, **form.filing_kwargs()
-        )
-        if created:
-            messages.success(
-                request,
-                _("Ticket %(reference)s is filed. Its page shows who handles it.")
-                % {"reference": ticket.reference},
-            )
-        else:
-            messages.info(request, _("This report was already sent: here is its ticket."))
-        return redirect(ticket)
+        files = len(form.cleaned_data["attachments"])
+        limited = limits.filing_with_files(merchant, request.user, files)
+        if limited is None:
+            return _file_checked(request, merchant, form, files)
     # Anything else sent again after its ticket was filed (the back button, then "That
-    # fixed it"; a form that would no longer validate) lands on that ticket too.
+    # fixed it"; a form that would no longer validate; a limit reached since) lands on
+    # that ticket too.
     existing = _already_filed(merchant, request.POST.get("submission_token", ""))
     if existing is not None:
         messages.info(request, _("This report was already sent: here is its ticket."))
         return redirect(existing)
+    if limited is not None:
+        form.add_error(None, _with_files_again(request, limited.message))
+        return _retry_after(_render_filing(request, form, status=429), limited)
     if fixed and not form.errors.keys() & {"device", "category", "checks_tried"}:
         services.record_self_help_success(
             merchant=merchant,
@@ -273,6 +270,57 @@ def _file(request: HttpRequest, merchant: Merchant) -> HttpResponse:
         else _("Nothing was filed yet: check the fields marked below."),
     )
     return _render_filing(request, form)
+
+
+def _file_checked(
+    request: HttpRequest, merchant: Merchant, form: TicketForm, files: int
+) -> HttpResponse:
+    """File the valid report, counted against the limits already."""
+    try:
+        # A report sent twice files one ticket: the service answers the first one.
+        ticket, created = services.file_ticket(
+            merchant=merchant, reporter=request.user, **form.filing_kwargs()
+        )
+    except services.AlreadyOpen as already:
+        limits.give_back_filing_with_files(merchant, request.user, files)
+        link = format_html(
+            '<a href="{}">{}</a>', already.ticket.get_absolute_url(), already.ticket.reference
+        )
+        form.add_error(
+            None,
+            format_html(
+                _with_files_again(
+                    request,
+                    _(
+                        "This terminal already has an open ticket for this fault: {link}. "
+                        "Write what is new there instead of filing it again."
+                    ),
+                ),
+                link=link,
+            ),
+        )
+        return _render_filing(request, form, status=409)
+    if created:
+        messages.success(
+            request,
+            _("Ticket %(reference)s is filed. Its page shows who handles it.")
+            % {"reference": ticket.reference},
+        )
+    else:
+        limits.give_back_filing_with_files(merchant, request.user, files)
+        messages.info(request, _("This report was already sent: here is its ticket."))
+    return redirect(ticket)
+
+
+def _with_files_again(request: HttpRequest, message: str) -> str:
+    if not request.FILES:
+        return message
+    return f"{message} {_('Choose the attachments again.')}"
+
+
+def _retry_after(response: HttpResponse, limited: limits.Limited) -> HttpResponse:
+    response["Retry-After"] = str(limited.retry_after)
+    return response
 
 
 def _already_filed(merchant: Merchant, token: str) -> Ticket | None:
@@ -351,6 +399,18 @@ def _act(
     return redirect(ticket)
 
 
+def _limited(
+    request: HttpRequest, ticket: Ticket, limited: limits.Limited, **forms: Any
+) -> HttpResponse:
+    """Over a limit: the page again, the refusal next to the form as it was typed (429)."""
+    for form in forms.values():
+        form.add_error(None, _with_files_again(request, limited.message))
+    response = render(
+        request, "tickets/detail.html", _detail_context(request, ticket, **forms), status=429
+    )
+    return _retry_after(response, limited)
+
+
 def _invalid(request: HttpRequest, ticket: Ticket, **forms: Any) -> HttpResponse:
     messages.error(request, _("Check the form below."))
     return render(
@@ -367,6 +427,9 @@ def ticket_reply(request: HttpRequest, reference: str) -> HttpResponse:
         if request.FILES:
             messages.error(request, _("Choose the attachments again."))
         return _invalid(request, ticket, reply_form=form)
+    limited = limits.message_with_files(request.user, len(form.cleaned_data["attachments"]))
+    if limited is not None:
+        return _limited(request, ticket, limited, reply_form=form)
     return _act(
         request,
         ticket,
@@ -475,6 +538,9 @@ def ticket_add_proof(request: HttpRequest, reference: str) -> HttpResponse:
     form = ProofForm(request.POST, request.FILES)
     if not form.is_valid():
         return _invalid(request, ticket, proof_form=form)
+    limited = limits.uploads(request.user, 1)
+    if limited is not None:
+        return _limited(request, ticket, limited, proof_form=form)
     return _act(
         request,
         ticket,

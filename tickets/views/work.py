@@ -29,7 +29,7 @@ from devices.forms import WarrantyRejectForm, WarrantyVerifyForm
 from devices.views_work import proof_response, warranty_history
 from devices.warranty import WarrantySource
 from portal.access import provider_of
-from tickets import sla, workflow
+from tickets import limits, sla, workflow
 from tickets.access import technician_ticket
 from tickets.forms_work import (
     ASSIGNED_ME,
@@ -398,6 +398,10 @@ def work_ticket(request: HttpRequest, reference: str) -> HttpResponse:
 # Actions: one POST-only view each -----------------------------------------------------------
 
 
+# What a person writes on a ticket: counted against RATE_LIMIT_REPLIES (tickets.limits).
+MESSAGE_ACTIONS = frozenset({"reply", "note", "ask"})
+
+
 def _act(
     request: HttpRequest,
     ticket: Ticket,
@@ -418,6 +422,12 @@ def _act(
         except workflow.NotAllowed as refused:
             messages.error(request, str(refused))
         return redirect("tickets:work_ticket", ticket.reference)
+    if name in MESSAGE_ACTIONS and (limited := limits.message(request.user)) is not None:
+        form.add_error(None, limited.message)
+        response = _render_ticket(request, ticket, {name: form})
+        response.status_code = 429
+        response["Retry-After"] = str(limited.retry_after)
+        return response
     try:
         run(form.cleaned_data if form is not None else {})
     except workflow.NotAllowed as refused:
