@@ -81,7 +81,10 @@ def as_user():  # noqa: ANN201
 # triage queue, self-help checks). Tests after it in the run, and every test of the next
 # `--reuse-db` run, would then miss them. Re-create them, idempotently, at session start
 # and before each transactional test. Add each new data migration's function here.
-DATA_MIGRATIONS = ["tickets.migrations.0002_default_rules"]
+DATA_MIGRATIONS = [
+    "tickets.migrations.0002_default_rules",
+    "tickets.migrations.0010_bilingual_symptom_checks",
+]
 
 
 def seed_migration_data() -> None:

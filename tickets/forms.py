@@ -299,7 +299,7 @@ class TicketForm(forms.Form):
         )
 
     def _check_choices(self) -> list[tuple[str, str]]:
-        return [(check.code, check.text) for check in self.checks]
+        return [(check.code, check.shown_text) for check in self.checks]
 
     @property
     def transaction_fields(self) -> list[forms.BoundField]:

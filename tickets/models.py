@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -635,11 +635,12 @@ class Ticket(models.Model):
         """The first-line checks the merchant ticked, in the words they were shown."""
         if not self.checks_tried:
             return []
-        texts = dict(
-            SelfHelpCheck.objects.filter(
+        texts = {
+            check.code: check.shown_text
+            for check in SelfHelpCheck.objects.filter(
                 category=self.category, code__in=self.checks_tried
-            ).values_list("code", "text")
-        )
+            ).only("code", "text", "text_zh_hans")
+        }
         # A check deleted in the admin since filing still shows, by its code.
         return [texts.get(code, code) for code in self.checks_tried]
 
@@ -663,11 +664,20 @@ def format_reference(pk: int) -> str:
     return f"PD-{pk:06d}"
 
 
-def priority_for(can_take_payments: str) -> int:
-    return {
+# Money taken from a customer's card without a sale: never waits like a slow printer.
+URGENT_SYMPTOMS = frozenset({"charged_not_completed"})
+
+
+def priority_for(can_take_payments: str, symptom: str = "") -> int:
+    """P1 when the shop cannot take payments, P2 when degraded or a customer was charged
+    without a sale, P3 otherwise."""
+    priority = {
         Ticket.Payments.NO: Priority.P1,
         Ticket.Payments.DEGRADED: Priority.P2,
     }.get(can_take_payments, Priority.P3)
+    if symptom in URGENT_SYMPTOMS:
+        priority = min(priority, Priority.P2)
+    return priority
 
 
 class TicketEvent(models.Model):
@@ -872,6 +882,25 @@ class SelfHelpCheck(models.Model):
     help_text = models.TextField(
         _("how to"), blank=True, validators=[refuse_card_number, refuse_control_characters_in_text]
     )
+    # The same check in Simplified Chinese: checks are data, and a shop reads them in its
+    # own language (`shown_text`); empty falls back to the English.
+    text_zh_hans = models.CharField(
+        _("check (Chinese)"),
+        max_length=200,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters],
+    )
+    help_text_zh_hans = models.TextField(
+        _("how to (Chinese)"),
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters_in_text],
+    )
+    symptoms = models.JSONField(
+        _("only for these symptoms"),
+        default=list,
+        blank=True,
+        help_text=_('Symptom codes, e.g. ["printer"]. Empty: every symptom of the category.'),
+    )
     order = models.PositiveSmallIntegerField(_("order"), default=10)
     active = models.BooleanField(_("active"), default=True)
 
@@ -885,6 +914,29 @@ class SelfHelpCheck(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+    @property
+    def shown_text(self) -> str:
+        """The check in the active language."""
+        return localised(self, "text")
+
+    @property
+    def shown_help(self) -> str:
+        return localised(self, "help_text")
+
+    def fits(self, symptom: str) -> bool:
+        return not self.symptoms or not symptom or symptom in self.symptoms
+
+
+def localised(obj: models.Model, field: str) -> str:
+    """`obj.<field>_<language>` in the active language when it is filled in, else the
+    English `obj.<field>`: for data that admins enter in both languages."""
+    language = (translation.get_language() or "").replace("-", "_")
+    if language and not language.startswith("en"):
+        value = getattr(obj, f"{field}_{language}", "")
+        if value:
+            return value
+    return getattr(obj, field)
 
 
 class SelfHelpSuccess(models.Model):

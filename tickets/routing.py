@@ -375,7 +375,7 @@ def route(ticket_id: int) -> Ticket | None:
 
 def _route_locked(ticket: Ticket) -> None:
     # The priority follows the merchant's answer; the SLA text below depends on it.
-    ticket.priority = priority_for(ticket.can_take_payments)
+    ticket.priority = priority_for(ticket.can_take_payments, ticket.symptom)
     decision = decide(ticket)
     now = timezone.now()
     recovered = ticket.routing_failed
@@ -434,7 +434,7 @@ def reroute(ticket_id: int, actor: User) -> Ticket | None:
         if ticket is None or ticket.status not in UNRESOLVED:
             return None
         # The priority follows the merchant's answer; the SLA text below depends on it.
-        ticket.priority = priority_for(ticket.can_take_payments)
+        ticket.priority = priority_for(ticket.can_take_payments, ticket.symptom)
         decision = decide(ticket)
         now = timezone.now()
         old_queue_id = ticket.queue_id

@@ -190,7 +190,7 @@ def file_ticket(
                 symptom=symptom,
                 error_code=error_code.strip(),
                 can_take_payments=can_take_payments,
-                priority=priority_for(can_take_payments),
+                priority=priority_for(can_take_payments, symptom),
                 checks_tried=list(checks_tried),
                 description=description.strip(),
                 callback_phone=callback_phone.strip(),

@@ -12,11 +12,46 @@
     reveal.addEventListener("click", function () {
       details.classList.remove("d-none");
       reveal.classList.add("d-none");
+      markStep("3");
       var first = details.querySelector("select, input, textarea");
       if (first) {
         first.focus();
       }
     });
+  }
+
+  // The step marker follows the merchant: step 3 once the details are open.
+  function markStep(number) {
+    var items = document.querySelectorAll("#filing-steps [data-step]");
+    Array.prototype.forEach.call(items, function (item) {
+      var current = item.dataset.step === number;
+      item.classList.toggle("fw-semibold", current);
+      item.classList.toggle("text-body", current);
+      if (current) {
+        item.setAttribute("aria-current", "step");
+      } else {
+        item.removeAttribute("aria-current");
+      }
+    });
+  }
+
+  // Only the checks that fit the chosen symptom: no "paper roll" for a dead screen.
+  var symptom = document.querySelector("#filing-form select[name=symptom]");
+  var checks = document.querySelectorAll(".self-help-check");
+  function fitChecks() {
+    var chosen = symptom ? symptom.value : "";
+    Array.prototype.forEach.call(checks, function (check) {
+      var only = check.dataset.symptoms ? check.dataset.symptoms.split(" ") : [];
+      var fits = !chosen || only.length === 0 || only.indexOf(chosen) !== -1;
+      check.classList.toggle("d-none", !fits);
+      if (!fits) {
+        check.querySelector("input").checked = false;
+      }
+    });
+  }
+  if (symptom) {
+    symptom.addEventListener("change", fitChecks);
+    fitChecks();
   }
 
   var script = document.getElementById("ticket-new-script");
