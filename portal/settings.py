@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # A user name failing from many addresses is slowed down (portal.login_slowdown).
+    "portal.login_slowdown.LoginSlowdownMiddleware",
     # Last, as django-axes asks: it turns a lockout into its own response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -128,6 +130,16 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind a reverse proxy every request comes from the proxy's address: the client's is
+# read from X-Forwarded-For, counting this many trusted proxies from its right end (the
+# entries a client wrote itself are to their left, and never trusted).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "portal.clientip.client_ip"
+# A user name failing from many addresses is slowed down, never locked: after this many
+# failures, each further attempt waits twice as long as the one before, at most
+# LOGIN_SLOWDOWN_MAX_SECONDS. A browser that has logged in as that user is not slowed.
+LOGIN_SLOWDOWN_AFTER = env_int("LOGIN_SLOWDOWN_AFTER", 10)
+LOGIN_SLOWDOWN_MAX_SECONDS = env_int("LOGIN_SLOWDOWN_MAX_SECONDS", 60)
 
 # The shared cache: Redis from CACHE_URL (rate limits and the log-in slowdown then count
 # across every web process), else this process's memory.

@@ -42,7 +42,8 @@ if _site.scheme not in ("http", "https") or not _site.hostname:
     )
 
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and overwrites any
-# value a client sent).
+# value a client sent) and appends the client's address to X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
