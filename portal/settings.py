@@ -149,6 +149,7 @@ CACHES = caches_from_env()
 RATE_LIMIT_FILING = env_rate("RATE_LIMIT_FILING", "20/10m")
 RATE_LIMIT_REPLIES = env_rate("RATE_LIMIT_REPLIES", "30/10m")
 RATE_LIMIT_UPLOADS = env_rate("RATE_LIMIT_UPLOADS", "60/1h")
+RATE_LIMIT_PASSWORD_RESET = env_rate("RATE_LIMIT_PASSWORD_RESET", "3/1h")
 # A terminal has one open ticket per fault: a second report of it is refused with a link
 # to the first. Off only for a load test that files one fault over and over (bench/).
 ONE_OPEN_TICKET_PER_FAULT = env_bool("ONE_OPEN_TICKET_PER_FAULT", True)

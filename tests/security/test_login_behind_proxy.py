@@ -133,6 +133,7 @@ def test_many_addresses_failing_slow_the_user_name_down(world, behind_proxy, slo
     assert response.status_code == 429
     assert response["Retry-After"] == "1"
     assert re.search(r"next attempt can be made in\s+1 second", response.text)
+    assert "Forgot your password?" in response.text
 
 
 def test_after_the_wait_the_right_password_gets_in(world, behind_proxy, slow_after_3) -> None:  # noqa: ANN001

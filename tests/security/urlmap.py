@@ -26,7 +26,17 @@ KWARG_KINDS: list[tuple[str, str, str]] = [
 ]
 
 # Reachable without logging in (everything else redirects to log-in, or is a 404/405).
-PUBLIC = {"login"}
+PUBLIC = {
+    "login",
+    # Getting back in without the password (portal.accounts).
+    "password_reset",
+    "password_reset_done",
+    "password_reset_complete",
+}
+
+# Reached with a signed one-time token, not an object's id: no scope to check here
+# (portal/tests/test_password_reset.py tests the token).
+TOKEN_URLS = {"password_reset_confirm"}
 
 # Namespaces whose own access control is tested by their authors (Django's admin).
 SKIPPED_NAMESPACES = {"admin"}
@@ -63,7 +73,8 @@ def project_urls() -> list[ProjectUrl]:
     """Every named URL pattern outside the skipped namespaces, in urls.py order."""
     seen: dict[str, ProjectUrl] = {}
     for url in _walk(get_resolver().url_patterns, "", "/", ()):
-        seen.setdefault(url.name, url)
+        if url.name not in TOKEN_URLS:
+            seen.setdefault(url.name, url)
     return list(seen.values())
 
 
