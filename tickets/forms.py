@@ -209,8 +209,9 @@ class TicketForm(forms.Form):
         label=_("What have you tried?"), required=False, widget=forms.CheckboxSelectMultiple
     )
     symptom = forms.ChoiceField(label=_("What is wrong?"))
+    # One code field: the screen's error code, or a payment's response code on the receipt.
     error_code = forms.CharField(
-        label=_("Error code on the screen"),
+        label=_("Code on the screen or the receipt"),
         required=False,
         max_length=32,
         help_text=_("Exactly as shown, e.g. “11” or “E05”. Leave empty if there is none."),
@@ -250,12 +251,6 @@ class TicketForm(forms.Form):
         validators=[last4_validator],
         help_text=_("Only the last four digits, never the full card number."),
     )
-    txn_response_code = forms.CharField(
-        label=_("Response code on the terminal"),
-        required=False,
-        max_length=16,
-        validators=[refuse_card_number, refuse_control_characters],
-    )
     txn_reference = forms.CharField(
         label=_("Trace or reference number on the receipt"),
         required=False,
@@ -268,9 +263,10 @@ class TicketForm(forms.Form):
         "txn_time",
         "txn_amount",
         "card_last4",
-        "txn_response_code",
         "txn_reference",
     )
+    # A payment problem cannot be traced without them.
+    REQUIRED_FOR_PAYMENTS = ("txn_time", "txn_amount")
 
     def __init__(self, merchant: Merchant, category: str, *args: Any, **kwargs: Any) -> None:
         if category != Category.TRANSACTION:
@@ -288,6 +284,9 @@ class TicketForm(forms.Form):
         # shows the checks): filing with nothing ticked needs no query for them.
         self.fields["checks_tried"].choices = self._check_choices
         self.fields["symptom"].choices = [("", _("Choose what fits best")), *SYMPTOMS[category]]
+        for name in self.REQUIRED_FOR_PAYMENTS:
+            if name in self.fields:
+                self.fields[name].required = True
 
     @cached_property
     def checks(self) -> list[SelfHelpCheck]:

@@ -6,6 +6,7 @@ from pathlib import PurePath
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -899,6 +900,7 @@ class SelfHelpCheck(models.Model):
         _("only for these symptoms"),
         default=list,
         blank=True,
+        validators=[refuse_card_number],
         help_text=_('Symptom codes, e.g. ["printer"]. Empty: every symptom of the category.'),
     )
     order = models.PositiveSmallIntegerField(_("order"), default=10)
@@ -914,6 +916,18 @@ class SelfHelpCheck(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+    def clean(self) -> None:
+        known = {code for code, _label in SYMPTOMS.get(self.category, [])}
+        symptoms = self.symptoms if isinstance(self.symptoms, list) else [self.symptoms]
+        unknown = [code for code in symptoms if code not in known]
+        if unknown:
+            raise ValidationError(
+                {
+                    "symptoms": _("Not a symptom of this category: %(codes)s. Use: %(known)s.")
+                    % {"codes": ", ".join(map(str, unknown)), "known": ", ".join(sorted(known))}
+                }
+            )
 
     @property
     def shown_text(self) -> str:

@@ -97,6 +97,7 @@ class Migration(migrations.Migration):
                 blank=True,
                 default=list,
                 help_text='Symptom codes, e.g. ["printer"]. Empty: every symptom of the category.',
+                validators=[tickets.pci.refuse_card_number],
                 verbose_name="only for these symptoms",
             ),
         ),

@@ -54,5 +54,9 @@ def filing_data(device: Device, category: str = Category.HARDWARE, **overrides: 
         "callback_phone": "+86 138 0000 0000",
         "action": "file",
     }
+    if category == Category.TRANSACTION:
+        # A payment problem cannot be traced without them (TicketForm.REQUIRED_FOR_PAYMENTS).
+        data["txn_time"] = "2026-03-02T12:30"
+        data["txn_amount"] = "88.00"
     data.update(overrides)
     return data

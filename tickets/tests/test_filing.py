@@ -80,8 +80,21 @@ def test_transaction_fields_appear_only_for_transaction_faults(world, as_user) -
     hardware = client.get(URL, {"device": world.device_a.pk, "category": Category.HARDWARE})
     assert 'name="card_last4"' not in hardware.text
     txn = client.get(URL, {"device": world.device_a.pk, "category": Category.TRANSACTION})
-    for name in ("txn_time", "txn_amount", "card_last4", "txn_response_code", "txn_reference"):
+    for name in ("txn_time", "txn_amount", "card_last4", "txn_reference"):
         assert f'name="{name}"' in txn.text
+    # One code field for both: the screen's error code or the receipt's response code.
+    assert 'name="txn_response_code"' not in txn.text
+    assert 'name="error_code"' in txn.text
+
+
+def test_a_payment_fault_needs_its_amount_and_time(world, as_user) -> None:
+    from tickets.tests.filing_helpers import filing_data
+
+    data = filing_data(world.device_a, Category.TRANSACTION, txn_time="", txn_amount="")
+    response = as_user(world.alice).post(URL, data)
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert set(form.errors) >= {"txn_time", "txn_amount"}
 
 
 def test_step_two_with_a_bad_category_stays_on_step_one(world, as_user) -> None:
@@ -147,7 +160,7 @@ def test_a_transaction_fault_keeps_its_payment_details(world, as_user) -> None:
         txn_time="2026-01-05T10:15",
         txn_amount="88.50",
         card_last4="1234",
-        txn_response_code="05",
+        error_code="05",
         txn_reference="000123456789",
     )
     response = as_user(world.alice).post(URL, data)
@@ -155,7 +168,7 @@ def test_a_transaction_fault_keeps_its_payment_details(world, as_user) -> None:
     ticket = Ticket.objects.get()
     assert ticket.txn_amount == Decimal("88.50")
     assert ticket.card_last4 == "1234"
-    assert ticket.txn_response_code == "05"
+    assert ticket.error_code == "05"  # the one code field
     assert ticket.txn_reference == "000123456789"
     assert ticket.txn_time.year == 2026
 

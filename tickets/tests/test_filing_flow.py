@@ -66,3 +66,13 @@ def test_a_customer_charged_without_a_sale_is_at_least_p2(
     payments: str, symptom: str, priority: int
 ) -> None:
     assert priority_for(payments, symptom) == priority
+
+
+def test_a_check_names_only_symptoms_of_its_category() -> None:
+    from django.core.exceptions import ValidationError
+
+    check = SelfHelpCheck(category="hardware", code="x", text="X", symptoms=["wifi"])
+    with pytest.raises(ValidationError, match="Not a symptom of this category"):
+        check.clean()
+    check.symptoms = ["printer"]
+    check.clean()
