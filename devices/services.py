@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from devices.models import Device
 from devices.register import verify_from_register
 from devices.warranty import CLAIM_FIELDS, WARRANTY_FIELDS, WarrantyCheck, WarrantySource
+from portal.storage import atomic_with_uploads, delete_on_commit
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -178,7 +179,7 @@ def add_proof(
 ) -> Device:
     """The merchant sends the proof of purchase (and the date on it) for a warranty
     the portal does not know or cannot check: a claim, for the provider to verify."""
-    with transaction.atomic():
+    with atomic_with_uploads():
         d = _locked(device)
         old_name = d.proof_of_purchase.name or ""
         changed = []
@@ -193,6 +194,5 @@ def add_proof(
         d.proof_of_purchase.save(proof.name, proof, save=False)
         _save(d, user, "proof of purchase added")
         if old_name:
-            storage = d.proof_of_purchase.storage
-            transaction.on_commit(lambda: storage.delete(old_name))
+            delete_on_commit(d.proof_of_purchase, old_name)
         return d

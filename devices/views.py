@@ -12,7 +12,7 @@ import hashlib
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -24,6 +24,7 @@ from devices.forms import DeviceForm, DeviceSearchForm, ImportUploadForm, serial
 from devices.models import Device, Merchant
 from devices.views_work import proof_response
 from portal.access import merchant_of
+from portal.storage import StorageFailed, atomic_with_uploads, delete_on_commit
 
 PAGE_SIZE = 25
 TICKETS_ON_DETAIL = 20
@@ -92,8 +93,7 @@ def device_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if saved is not None:
             if old_proof and old_proof != (saved.proof_of_purchase.name or ""):
                 # Replaced or cleared: the old file must not linger on disk unreferenced.
-                storage = saved.proof_of_purchase.storage
-                transaction.on_commit(lambda: storage.delete(old_proof))
+                delete_on_commit(saved.proof_of_purchase, old_proof)
             messages.success(
                 request, _("Terminal %(serial)s saved.") % {"serial": saved.serial_number}
             )
@@ -102,10 +102,15 @@ def device_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _save(form: DeviceForm) -> Device | None:
-    """Save, or put the message at the serial field when a parallel save took the serial."""
+    """Save, or put the message at the field: the serial when a parallel save took it,
+    the proof when it could not be stored (a full disk). The proof's file goes again
+    when the save does not commit."""
     try:
-        with transaction.atomic():
+        with atomic_with_uploads():
             return form.save()
+    except StorageFailed as failure:
+        form.add_error("proof_of_purchase", str(failure))
+        return None
     except IntegrityError:
         device = form.instance
         if not serial_taken(

@@ -58,6 +58,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 MAILERS = mailers_from_env(smtp_by_default=True)
 
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Uploads: FileSystemStorage that undoes a rolled-back write (portal.storage).
+    "default": {"BACKEND": "portal.storage.UploadStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from devices.warranty import WarrantyStatus
 from portal import broker
+from portal.storage import atomic_with_uploads
 from tickets import events, workflow
 from tickets.models import (
     Attachment,
@@ -170,7 +171,9 @@ def file_ticket(
     # the one-open-ticket rule makes anyway; one whose ticket is closed by now is answered
     # by the unique (merchant, submission_token) constraint in the INSERT.
     try:
-        with transaction.atomic():
+        # The attachments are written inside: a rolled-back filing (a full disk on the
+        # third photo, a report sent twice) takes its files with it.
+        with atomic_with_uploads():
             already = (
                 _open_tickets_for(merchant, device, category, symptom)
                 if settings.ONE_OPEN_TICKET_PER_FAULT
@@ -288,8 +291,9 @@ def save_attachments(
 def merchant_reply(
     *, ticket: Ticket, user: User, body: str, files: Iterable[CheckedFile] = ()
 ) -> TicketEvent:
-    """The merchant's reply and its attachments, in one transaction (mailed after both)."""
-    with transaction.atomic():
+    """The merchant's reply and its attachments, in one transaction (mailed after both);
+    a failed one leaves no file behind."""
+    with atomic_with_uploads():
         event = workflow.merchant_reply(ticket, user, body)
         save_attachments(ticket=ticket, event=event, user=user, files=files)
         return event

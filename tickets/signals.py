@@ -6,6 +6,8 @@
   (`services.release_assigned_tickets`). Signals rather than a button, so every way of
   making the change counts: the Django admin's user page and its membership inline, a
   shell. A queryset `.update()` sends no signal: deactivate people one by one.
+- A deleted attachment, alone or with its ticket, takes its file with it once the
+  delete commits (a bulk delete of attachments too: Django sends the signal per row).
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models.signals import post_save, pre_delete, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from devices.models import Membership, Provider
+from portal.storage import delete_on_commit
 from tickets import services, workflow
+from tickets.models import Attachment
 from tickets.queues import ensure_default_queues
 
 if TYPE_CHECKING:
@@ -87,3 +91,10 @@ def membership_removed(sender: type[Membership], instance: Membership, **kwargs:
     # assignee is set to NULL, so each ticket still gets its event.
     if instance.provider_id is not None:
         services.release_assigned_tickets(user=instance.user, reason=workflow.LEFT_REMOVED)
+
+
+@receiver(post_delete, sender=Attachment, dispatch_uid="attachment_file_removed")
+def attachment_file_removed(
+    sender: type[Attachment], instance: Attachment, **kwargs: object
+) -> None:
+    delete_on_commit(instance.file)

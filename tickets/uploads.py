@@ -19,6 +19,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from portal.validators import without_control_characters
+from tickets.models import Attachment
 from tickets.pci import contains_card_number
 
 MAX_FILES = 5
@@ -36,6 +38,10 @@ TEXT_TYPE = "text/plain"
 TEXT_EXTENSIONS = frozenset({".txt", ".log"})
 # The name of an attachment sent without a usable one.
 NEUTRAL_NAME = "attachment"
+# The longest name shown (Attachment.original_name), and the longest extension kept
+# when shortening one.
+NAME_MAX = Attachment._meta.get_field("original_name").max_length
+EXTENSION_MAX = 10
 ACCEPT = ",".join(sorted({*TEXT_EXTENSIONS, *(e for exts in ALLOWED.values() for e in exts)}))
 
 
@@ -47,6 +53,26 @@ class CheckedFile:
     size: int
 
 
+def display_name(client_name: str) -> str:
+    """The name an attachment is shown under: the client's file name without its path or
+    control characters, shortened in the middle so it keeps its extension (the type check
+    reads the extension, and "photo.jpeg" cut to "photo.jp" would be refused as the wrong
+    type). Never a path: the stored name is random (attachment_upload_to)."""
+    name = without_control_characters(PurePath(client_name).name).strip()
+    if len(name) > NAME_MAX:
+        stem, suffix = _split(name)
+        name = stem[: NAME_MAX - len(suffix) - 1] + "…" + suffix
+    return name or NEUTRAL_NAME
+
+
+def _split(name: str) -> tuple[str, str]:
+    suffix = PurePath(name).suffix
+    # An "extension" of dozens of characters is part of the name, not a type.
+    if len(suffix) > EXTENSION_MAX:
+        return name, ""
+    return name[: len(name) - len(suffix)], suffix
+
+
 def _head(upload: UploadedFile, size: int = 8192) -> bytes:
     upload.seek(0)
     head = upload.read(size)
@@ -56,7 +82,7 @@ def _head(upload: UploadedFile, size: int = 8192) -> bytes:
 
 def check_upload(upload: UploadedFile) -> CheckedFile:
     """The file with its true content type, or ValidationError saying what is wrong."""
-    name = PurePath(upload.name or "").name[:200] or NEUTRAL_NAME
+    name = display_name(upload.name or "")
     if contains_card_number(name):
         # A phone names a photo of a receipt after what it read on it: keep the photo,
         # never the number (the name is stored and shown). Only the extension is kept.

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from devices import services as device_services
 from devices.warranty import WarrantyCheck, WarrantyStatus
+from portal.storage import atomic_with_uploads
 from tickets import events
 from tickets.models import Queue, Quote, Ticket, TicketEvent
 from tickets.pci import CARD_NUMBER_MESSAGE, contains_card_number
@@ -590,7 +591,8 @@ def add_proof(
     ticket: Ticket, user: User, proof: UploadedFile, purchase_date: date | None
 ) -> Ticket:
     """The merchant sends the proof of purchase the provider needs, from the ticket."""
-    with transaction.atomic():
+    # The outermost transaction around the proof's file: it goes if this rolls back.
+    with atomic_with_uploads():
         t, _action = _start(ticket, "add_proof", user)
         if "add_proof" not in allowed_actions(t, MERCHANT):
             raise NotAllowed(_("This ticket needs no proof of purchase."))

@@ -30,6 +30,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from devices.forms import ProofForm
 from portal.access import merchant_of
+from portal.storage import StorageFailed
 from tickets import limits, services, workflow
 from tickets.access import merchant_ticket, ticket_for_any_role
 from tickets.forms import (
@@ -300,6 +301,11 @@ def _file_checked(
             ),
         )
         return _render_filing(request, form, status=409)
+    except StorageFailed as failure:
+        # A full disk: nothing was filed and no file kept (portal.storage); the text is.
+        limits.give_back_filing_with_files(merchant, request.user, files)
+        form.add_error("attachments", _with_files_again(request, str(failure)))
+        return _render_filing(request, form, status=503)
     if created:
         messages.success(
             request,
@@ -389,7 +395,7 @@ def _act(
     """Run a workflow action; a refusal is shown as a message with the forms as typed."""
     try:
         run()
-    except workflow.NotAllowed as refusal:
+    except (workflow.NotAllowed, StorageFailed) as refusal:
         messages.error(request, str(refusal))
         if forms:
             ticket.refresh_from_db()
