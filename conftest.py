@@ -84,6 +84,7 @@ def as_user():  # noqa: ANN201
 DATA_MIGRATIONS = [
     "tickets.migrations.0002_default_rules",
     "tickets.migrations.0010_bilingual_symptom_checks",
+    "tickets.migrations.0011_advice_while_waiting",
 ]
 
 

@@ -19,6 +19,7 @@ from portal.models import User
 from portal.validators import refuse_control_characters
 from tickets import routing, workflow
 from tickets.models import (
+    Advice,
     Attachment,
     Queue,
     Quote,
@@ -482,6 +483,14 @@ class SelfHelpCheckAdmin(admin.ModelAdmin):
     search_fields = ["text", "code", "help_text"]
     ordering = ["category", "order", "id"]
     prepopulated_fields = {"code": ["text"]}
+
+
+@admin.register(Advice)
+class AdviceAdmin(admin.ModelAdmin):
+    list_display = ["text", "category", "order", "active"]
+    list_editable = ["order", "active"]
+    list_filter = ["category", "active"]
+    search_fields = ["text", "text_zh_hans"]
 
 
 @admin.register(SelfHelpSuccess)

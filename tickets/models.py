@@ -953,6 +953,51 @@ def localised(obj: models.Model, field: str) -> str:
     return getattr(obj, field)
 
 
+class Advice(models.Model):
+    """What the shop should do meanwhile, shown on an open ticket of a kind of fault (e.g.
+    a payment charged but not completed: do not charge the card again). Data in both
+    languages, edited by admins, shown in the reader's (`shown_text`)."""
+
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices)
+    symptoms = models.JSONField(
+        _("only for these symptoms"),
+        default=list,
+        blank=True,
+        validators=[refuse_card_number],
+        help_text=_("Symptom codes. Empty: every symptom of the category."),
+    )
+    text = models.TextField(
+        _("advice"), validators=[refuse_card_number, refuse_control_characters_in_text]
+    )
+    text_zh_hans = models.TextField(
+        _("advice (Chinese)"),
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters_in_text],
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=10)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("advice while waiting")
+        verbose_name_plural = _("advice while waiting")
+        ordering = ["category", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+    @property
+    def shown_text(self) -> str:
+        return localised(self, "text")
+
+    @classmethod
+    def for_ticket(cls, ticket: Ticket) -> list[Advice]:
+        return [
+            advice
+            for advice in cls.objects.filter(category=ticket.category, active=True)
+            if not advice.symptoms or ticket.symptom in advice.symptoms
+        ]
+
+
 class SelfHelpSuccess(models.Model):
     """A fault that a first-line check fixed: no ticket, but counted per category."""
 

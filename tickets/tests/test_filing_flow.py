@@ -76,3 +76,25 @@ def test_a_check_names_only_symptoms_of_its_category() -> None:
         check.clean()
     check.symptoms = ["printer"]
     check.clean()
+
+
+def test_a_payment_fault_says_what_to_do_meanwhile_in_the_shops_language(
+    world: World,
+    as_user,  # noqa: ANN001
+) -> None:
+    from tests.factories import queued_ticket
+
+    ticket = queued_ticket(
+        world.device_a,
+        kind="transaction_support",
+        reporter=world.alice,
+        category="transaction",
+        symptom="charged_not_completed",
+    )
+    client = as_user(world.alice)
+    english = client.get(ticket.get_absolute_url(), headers={"accept-language": "en"}).text
+    chinese = client.get(ticket.get_absolute_url(), headers={"accept-language": "zh-hans"}).text
+    assert "card again for this sale" in english
+    assert "请不要再次刷顾客的卡" in chinese
+    hardware = queued_ticket(world.device_a, reporter=world.alice)
+    assert 'id="advice"' not in client.get(hardware.get_absolute_url()).text

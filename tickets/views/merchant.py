@@ -43,7 +43,7 @@ from tickets.forms import (
     TicketForm,
     new_submission_token,
 )
-from tickets.models import Attachment, Category, Quote, Ticket, choice_labels
+from tickets.models import Advice, Attachment, Category, Quote, Ticket, choice_labels
 from tickets.next_steps import NextStep, next_step
 from tickets.uploads import MAX_FILES
 
@@ -373,6 +373,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
         "cancel_form": forms.get("cancel_form") or CancelForm(),
         "reopen_form": forms.get("reopen_form") or ReopenForm(),
         "rating_form": forms.get("rating_form") or RatingForm(),
+        "advice": Advice.for_ticket(ticket) if ticket.is_open else [],
         "proof_form": forms.get("proof_form")
         or ProofForm(initial={"purchase_date": ticket.device.purchase_date}),
     }
