@@ -143,13 +143,16 @@ def file_ticket(
     txn_reference: str = "",
     attachments: Iterable[CheckedFile] = (),
     submission_token: uuid.UUID | None = None,
+    allow_open_twin: bool = False,
 ) -> tuple[Ticket, bool]:
     """File a fault ticket. Returns (ticket, created).
 
     The same `submission_token` from the same merchant (a double click, a re-sent
     POST) returns the ticket filed the first time, with created=False. A terminal has
     one open ticket per fault (category and symptom): another report of it raises
-    `AlreadyOpen` with that ticket.
+    `AlreadyOpen` with that ticket, unless the shop saw it and files anyway
+    (`allow_open_twin`: the same fault can come back on a repaired terminal's twin
+    symptom, and only the shop knows).
     """
     if device.merchant_id != merchant.pk:
         raise FilingRefused("The terminal belongs to another merchant.")
@@ -182,7 +185,7 @@ def file_ticket(
             for ticket in already:
                 if ticket.submission_token == token:
                     return ticket, False  # the same report again, still open
-            if already:
+            if already and not allow_open_twin:
                 raise AlreadyOpen(already[0])
             ticket = Ticket.objects.create(
                 merchant=merchant,

@@ -132,6 +132,24 @@ def test_a_second_report_of_an_open_fault_is_refused_with_a_link(world: World, a
     assert Ticket.objects.count() == 1
 
 
+def test_the_shop_may_still_file_a_separate_ticket_for_an_open_fault(world: World, as_user) -> None:  # noqa: ANN001
+    client = as_user(world.alice)
+    client.post(URL, filing_data(world.device_a))
+    first = Ticket.objects.get()
+    offered = client.post(
+        URL, filing_data(world.device_a, description="A second till, same fault.")
+    )
+    assert f"Add this to {first.reference} instead" in offered.text
+    assert 'value="file_anyway"' in offered.text
+
+    response = client.post(
+        URL,
+        filing_data(world.device_a, description="A second till, same fault.", action="file_anyway"),
+    )
+    assert response.status_code == 302
+    assert Ticket.objects.count() == 2
+
+
 def test_another_fault_of_the_same_terminal_is_filed(world: World, as_user) -> None:  # noqa: ANN001
     client = as_user(world.alice)
     client.post(URL, filing_data(world.device_a))

@@ -207,7 +207,12 @@ def _offered(value: str, offered: list[int]) -> int | None:
 
 
 def _render_filing(
-    request: HttpRequest, form: TicketForm, *, device_id: int | None = None, status: int = 200
+    request: HttpRequest,
+    form: TicketForm,
+    *,
+    device_id: int | None = None,
+    status: int = 200,
+    open_twin: Ticket | None = None,
 ) -> HttpResponse:
     if device_id is None and form.is_bound and "device" in form.cleaned_data:
         device_id = form.cleaned_data["device"].pk
@@ -225,6 +230,7 @@ def _render_filing(
             "show_details": form.is_bound,
             "max_files": MAX_FILES,
             "max_bytes": settings.UPLOAD_MAX_BYTES,
+            "open_twin": open_twin,
         },
         status=status,
     )
@@ -280,7 +286,11 @@ def _file_checked(
     try:
         # A report sent twice files one ticket: the service answers the first one.
         ticket, created = services.file_ticket(
-            merchant=merchant, reporter=request.user, **form.filing_kwargs()
+            merchant=merchant,
+            reporter=request.user,
+            # The shop saw its open ticket for this fault and still files a new one.
+            allow_open_twin=request.POST.get("action") == "file_anyway",
+            **form.filing_kwargs(),
         )
     except services.AlreadyOpen as already:
         limits.give_back_filing_with_files(merchant, request.user, files)
@@ -294,13 +304,13 @@ def _file_checked(
                     request,
                     _(
                         "This terminal already has an open ticket for this fault: {link}. "
-                        "Write what is new there instead of filing it again."
+                        "Add what is new there instead, or file a separate ticket anyway."
                     ),
                 ),
                 link=link,
             ),
         )
-        return _render_filing(request, form, status=409)
+        return _render_filing(request, form, status=409, open_twin=already.ticket)
     except StorageFailed as failure:
         # A full disk: nothing was filed and no file kept (portal.storage); the text is.
         limits.give_back_filing_with_files(merchant, request.user, files)
