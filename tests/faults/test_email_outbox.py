@@ -86,6 +86,19 @@ def routed(ids: list[int]) -> bool:
     return Ticket.objects.filter(pk__in=ids, status=Ticket.Status.QUEUED).count() == len(ids)
 
 
+def not_routed(ids: list[int], worker: CeleryProcess) -> str:
+    from django.db import connection
+
+    from portal.celery import app
+
+    tickets = list(Ticket.objects.filter(pk__in=ids).values_list("pk", "status", "created_at"))
+    state = (
+        f"in_atomic_block={connection.in_atomic_block} autocommit={connection.get_autocommit()}"
+        f" eager={app.conf.task_always_eager} broker={app.conf.broker_url}"
+    )
+    return f"{tickets}\n{state}\n{worker.log()[-3000:]}"
+
+
 def work(world, ids: list[int]) -> None:  # noqa: ANN001
     """The technician claims and answers each ticket, the merchant answers back."""
     for ticket in Ticket.objects.filter(pk__in=ids).order_by("pk"):
@@ -153,7 +166,7 @@ def test_emails_written_while_smtp_refuses_connections_all_arrive_once_it_is_bac
     outage_started = time.monotonic()
     with publishing_to(private_redis.url):
         ids = file_tickets(merchant, world, TICKETS)
-        assert wait_until(lambda: routed(ids), timeout=60), worker.log()[-4000:]
+        assert wait_until(lambda: routed(ids), timeout=60), not_routed(ids, worker)
         work(world, ids)
 
     rows = OutboundEmail.objects.all()
@@ -200,7 +213,7 @@ def test_emails_of_events_while_the_broker_is_down_are_all_sent_once_it_is_back(
     celery_process("beat", broker_url=private_redis.url, env=env)
     with publishing_to(private_redis.url):
         ids = file_tickets(merchant, world, 5)
-        assert wait_until(lambda: routed(ids), timeout=60), worker.log()[-4000:]
+        assert wait_until(lambda: routed(ids), timeout=60), not_routed(ids, worker)
         assert wait_until(all_sent, timeout=DELIVERED_WITHIN), worker.log()[-4000:]
         before = sink.count()
 
