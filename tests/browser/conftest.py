@@ -202,8 +202,8 @@ def open_session(browser, live_server) -> Iterator[object]:  # noqa: ANN001
     """`open_session(phone=False)` opens a fresh browser context (its own cookies)."""
     contexts = []
 
-    def open_(*, phone: bool = False) -> Session:
-        options = {"viewport": PHONE if phone else DESKTOP, "locale": "en-US"}
+    def open_(*, phone: bool = False, locale: str = "en-US") -> Session:
+        options = {"viewport": PHONE if phone else DESKTOP, "locale": locale}
         if phone:
             options.update(is_mobile=True, has_touch=True, device_scale_factor=2)
         context = browser.new_context(**options)

@@ -16,6 +16,8 @@ from tickets.models import Category, Quote, Ticket, TicketQuerySet, choice_label
 from tickets.next_steps import NextStep, next_step
 
 OPEN_SHOWN = 20
+# Terminals no fault can be reported for (as tickets.forms.filing_devices).
+FILING_EXCLUDED = (Device.Status.RETIRED, Device.Status.REPLACED)
 TERMINALS_SHOWN = 10
 # Open for the shop: a resolved ticket still waits for its confirmation.
 HOME_STATUSES = (*TicketQuerySet.OPEN_STATUSES, Ticket.Status.RESOLVED)
@@ -80,6 +82,10 @@ def merchant_home(request: HttpRequest) -> HttpResponse:
         .select_related("model__brand")
         .order_by("-created_at", "-id")[: TERMINALS_SHOWN + 1]
     )
+    # A shop with one terminal starts a report from here, one tap to the filing form:
+    # the terminal is known and the kind of fault is the tap.
+    in_service = [d for d in terminals if d.status not in FILING_EXCLUDED]
+    quick_report = in_service[0] if len(terminals) == 1 and in_service else None
     return render(
         request,
         "tickets/home.html",
@@ -89,5 +95,7 @@ def merchant_home(request: HttpRequest) -> HttpResponse:
             "more_tickets": more_tickets,
             "terminals": terminals[:TERMINALS_SHOWN],
             "more_terminals": len(terminals) > TERMINALS_SHOWN,
+            "quick_report": quick_report,
+            "categories": Category.choices,
         },
     )
