@@ -37,9 +37,9 @@ from django.db.models import Case, F, Q, QuerySet, TextField, Value, When
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.html import escape
-from kombu.exceptions import KombuError
 
 from mail.models import OutboundEmail, message_id_for
+from portal import broker
 from portal.language import language_of
 
 if TYPE_CHECKING:
@@ -151,16 +151,9 @@ def queue(emails: Sequence[OutboundEmail]) -> list[int]:
 def enqueue_delivery(ids: list[int]) -> None:
     from mail.tasks import send_emails
 
-    try:
-        # retry=False: with the broker down, give up at once instead of holding up a
-        # request; the rows are saved and the sweep sends them.
-        send_emails.apply_async((ids,), retry=False)
-    except (KombuError, OSError) as error:
-        logger.warning(
-            "%d e-mail(s) left for the outbox sweep: the broker is unreachable (%s)",
-            len(ids),
-            error,
-        )
+    # With the broker down this gives up at once (the rows are saved and the sweep sends
+    # them), and the outage is logged once, not once per e-mail (portal.broker).
+    broker.publish(send_emails, ids)
 
 
 # Sending ---------------------------------------------------------------------------------
