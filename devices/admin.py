@@ -6,13 +6,22 @@ from django.db.models import Count, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from devices import services
 from devices.forms import DeviceChecks
-from devices.models import Brand, Device, DeviceModel, Membership, Merchant, Provider
+from devices.models import (
+    Brand,
+    Device,
+    DeviceModel,
+    Membership,
+    Merchant,
+    Provider,
+    RegistrationReview,
+)
 from devices.views_work import proof_response
 from devices.warranty import WarrantyCheck, WarrantySource, WarrantyStatus
 
@@ -304,3 +313,57 @@ class DeviceAdmin(SimpleHistoryAdmin):
     @admin.display(description=_("warranty status"))
     def warranty_column(self, obj: Device) -> str:
         return obj.warranty_label()
+
+
+@admin.register(RegistrationReview)
+class RegistrationReviewAdmin(admin.ModelAdmin):
+    """Registrations held because another shop's terminal has the serial. The admin finds
+    out which shop has the terminal (moving it in the terminal's own page if need be),
+    then records the outcome here; the submitting shop was told only "needs a check"."""
+
+    list_display = [
+        "serial_number",
+        "model",
+        "merchant",
+        "registered_to",
+        "submitted_by",
+        "created_at",
+        "status",
+    ]
+    list_filter = ["status", "brand"]
+    search_fields = ["serial_number", "merchant__name", "submitted_by__username"]
+    list_select_related = ["model__brand", "merchant", "submitted_by"]
+    readonly_fields = [
+        "merchant",
+        "submitted_by",
+        "model",
+        "serial_number",
+        "purchase_date",
+        "provider",
+        "acquirer",
+        "location",
+        "created_at",
+        "registered_to",
+        "decided_by",
+        "decided_at",
+    ]
+    fields = [*readonly_fields[:-2], "status", "note", "decided_by", "decided_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # held by the merchant's registration, never typed in here
+
+    @admin.display(description=_("terminal registered to"))
+    def registered_to(self, obj: RegistrationReview) -> str:
+        device = obj.registered_device
+        if device is None:
+            return _("nobody now: it can be registered")
+        url = reverse("admin:devices_device_change", args=[device.pk])
+        return format_html('<a href="{}">{}</a>', url, device.merchant)
+
+    def save_model(
+        self, request: HttpRequest, obj: RegistrationReview, form: forms.ModelForm, change: bool
+    ) -> None:
+        if "status" in form.changed_data:
+            obj.decided_by = request.user
+            obj.decided_at = timezone.now()
+        super().save_model(request, obj, form, change)

@@ -36,14 +36,25 @@ PROOF_MIME_TYPES = {
 }
 
 DUPLICATE_SERIAL = _("A terminal of this brand with this serial number is already registered.")
+# Editing a terminal to a serial another shop's terminal has: refused without saying so
+# (a new registration is held for a check instead, see DeviceForm.serial_taken_by).
+SERIAL_NEEDS_SUPPORT = _(
+    "This serial number cannot be used for this terminal. Check it against the label; "
+    "if it is right, contact PosDesk support."
+)
 
 
-def serial_taken(*, brand_id: int, serial: str, exclude_pk: int | None = None) -> bool:
-    """Serials are unique per brand across the whole platform (the database says so too)."""
+def serial_owner(*, brand_id: int, serial: str, exclude_pk: int | None = None) -> int | None:
+    """The merchant whose terminal has this serial of this brand, if any. Serials are
+    unique per brand across the whole platform (the database says so too)."""
     taken = Device.objects.filter(brand_id=brand_id, serial_number=normalise_serial(serial))
     if exclude_pk is not None:
         taken = taken.exclude(pk=exclude_pk)
-    return taken.exists()
+    return taken.values_list("merchant_id", flat=True).first()
+
+
+def serial_taken(*, brand_id: int, serial: str, exclude_pk: int | None = None) -> bool:
+    return serial_owner(brand_id=brand_id, serial=serial, exclude_pk=exclude_pk) is not None
 
 
 class BrandGroupedIterator(forms.models.ModelChoiceIterator):
@@ -175,6 +186,33 @@ class DeviceForm(DeviceChecks, forms.ModelForm):
             Fieldset(_("Who services it"), "provider", "acquirer"),
         )
         self.helper.add_input(Submit("save", _("Save terminal")))
+
+    # Set by clean() when the serial is another shop's and this is a new terminal: the
+    # view then holds the registration for an admin's check instead of saving it.
+    held_for_review = False
+
+    def check_serial_free(self, cleaned: dict[str, object]) -> None:
+        device_model = cleaned.get("model")
+        serial = cleaned.get("serial_number")
+        if not device_model or not serial or self.has_error("serial_number"):
+            return
+        owner = serial_owner(
+            brand_id=device_model.brand_id, serial=serial, exclude_pk=self.instance.pk
+        )
+        if owner is not None:
+            self.serial_taken_by(owner)
+
+    def serial_taken_by(self, merchant_id: int) -> None:
+        """The serial is on a terminal of `merchant_id`: the shop's own duplicate is named;
+        another shop's is never revealed (a new registration waits for an admin)."""
+        if merchant_id == self.instance.merchant_id:
+            self.add_duplicate_serial_error()
+        elif self.instance.pk is None:
+            self.held_for_review = True
+        else:
+            self.add_error(
+                "serial_number", forms.ValidationError(SERIAL_NEEDS_SUPPORT, code="support")
+            )
 
     def clean_serial_number(self) -> str:
         serial = normalise_serial(self.cleaned_data["serial_number"])

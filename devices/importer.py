@@ -18,14 +18,22 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from devices.models import Brand, Device, DeviceModel, Merchant, Provider, normalise_serial
+from devices.models import (
+    Brand,
+    Device,
+    DeviceModel,
+    Merchant,
+    Provider,
+    RegistrationReview,
+    normalise_serial,
+)
 from portal.validators import (
     CONTROL_CHARACTERS_MESSAGE,
     SERIAL_MESSAGE,
@@ -36,6 +44,9 @@ from portal.validators import (
     without_control_characters,
 )
 from tickets.pci import CARD_NUMBER_MESSAGE, contains_card_number
+
+if TYPE_CHECKING:
+    from portal.models import User
 
 # Caps so one upload cannot fill the session or hold a transaction for long.
 MAX_BYTES = 1024 * 1024
@@ -85,6 +96,8 @@ class ImportRow:
     device_model: DeviceModel | None = None
     provider: Provider | None = None
     acquirer: Provider | None = None
+    # Another shop's terminal has this serial: held for an admin's check when imported.
+    held: bool = False
 
     @property
     def is_valid(self) -> bool:
@@ -223,9 +236,14 @@ def _by_lower_name(queryset) -> dict[str, object]:  # noqa: ANN001 - any queryse
 LAYOUT = CsvLayout(aliases=HEADER_ALIASES, required=COLUMNS, row=ImportRow)
 
 
-def check_csv(text: str, *, today: date | None = None) -> ImportPreview:
+def check_csv(
+    text: str, *, merchant: Merchant | None = None, today: date | None = None
+) -> ImportPreview:
     """Every row of the file with its problems. Reads the database, writes nothing.
 
+    For `merchant`, a serial another shop's terminal has is no error: that row is held
+    for an admin's check when imported (`ImportRow.held`), and the shop is never told
+    that the serial exists elsewhere. With no merchant, every registered serial is one.
     The lookups are one query each whatever the number of rows.
     """
     today = today or timezone.localdate()
@@ -250,7 +268,7 @@ def check_csv(text: str, *, today: date | None = None) -> ImportPreview:
     for row in rows:
         _check_row(row, brands=brands, models=models, providers=providers, today=today)
 
-    _check_duplicates(rows)
+    _check_duplicates(rows, merchant)
     return preview
 
 
@@ -337,7 +355,7 @@ def _check_row(
             row.errors.append(f"{column}: {CARD_NUMBER_MESSAGE}")
 
 
-def _check_duplicates(rows: list[ImportRow]) -> None:
+def _check_duplicates(rows: list[ImportRow], merchant: Merchant | None) -> None:
     """A serial twice in the file, or already registered, for the same brand."""
     lines_by_key: dict[tuple[int, str], list[int]] = defaultdict(list)
     for row in rows:
@@ -356,48 +374,81 @@ def _check_duplicates(rows: list[ImportRow]) -> None:
 
     if not lines_by_key:
         return
-    registered = set(
-        Device.objects.filter(
+    owners = {
+        (brand_id, serial): merchant_id
+        for brand_id, serial, merchant_id in Device.objects.filter(
             brand_id__in={brand_id for brand_id, _serial in lines_by_key},
             serial_number__in={serial for _brand_id, serial in lines_by_key},
-        ).values_list("brand_id", "serial_number")
-    )
+        ).values_list("brand_id", "serial_number", "merchant_id")
+    }
     for row in rows:
-        if row.device_model is not None and (row.device_model.brand_id, row.serial) in registered:
+        if row.device_model is None:
+            continue
+        owner = owners.get((row.device_model.brand_id, row.serial))
+        if owner is None:
+            continue
+        if merchant is None or owner == merchant.pk:
             row.errors.append(
                 _("A %(brand)s terminal with the serial number %(serial)s is already registered.")
                 % {"brand": row.device_model.brand.name, "serial": row.serial}
             )
+        else:
+            row.held = True
 
 
 @dataclass
 class ImportResult:
     preview: ImportPreview
     devices: list[Device] = field(default_factory=list)
+    # Rows whose serial another shop's terminal has, waiting for an admin's check.
+    held: list[RegistrationReview] = field(default_factory=list)
 
     @property
     def imported(self) -> bool:
-        return bool(self.devices)
+        return bool(self.devices or self.held)
 
 
-def import_terminals(text: str, *, merchant: Merchant) -> ImportResult:
+def import_terminals(text: str, *, merchant: Merchant, user: User | None = None) -> ImportResult:
     """Check the file again and, only when every row is valid, create all its terminals
-    for `merchant` in one transaction. Otherwise nothing is written and the result's
-    preview says why."""
-    preview = check_csv(text)
+    for `merchant` in one transaction (a row held for a check becomes a
+    RegistrationReview instead). Otherwise nothing is written and the result's preview
+    says why."""
+    preview = check_csv(text, merchant=merchant)
     if not preview.is_valid:
         return ImportResult(preview=preview)
     try:
-        with transaction.atomic():
-            devices = [_create(row, merchant=merchant) for row in preview.rows]
+        return _import(preview, merchant=merchant, user=user)
     except IntegrityError:
-        # Someone registered one of these serials between the check and the insert;
-        # the transaction is rolled back, and a fresh check names the row.
-        preview = check_csv(text)
-        if preview.is_valid:
-            raise
-        return ImportResult(preview=preview)
-    return ImportResult(preview=preview, devices=devices)
+        # Someone registered one of these serials between the check and the insert; the
+        # transaction is rolled back, and a fresh check names the row. Another shop's
+        # serial is no error but a row held for a check: the import is tried once more.
+        preview = check_csv(text, merchant=merchant)
+        if not preview.is_valid:
+            return ImportResult(preview=preview)
+        return _import(preview, merchant=merchant, user=user)
+
+
+def _import(preview: ImportPreview, *, merchant: Merchant, user: User | None) -> ImportResult:
+    from devices.services import hold_for_review  # it imports the register, which imports us
+
+    result = ImportResult(preview=preview)
+    with transaction.atomic():
+        for row in preview.rows:
+            if row.held:
+                review, _created = hold_for_review(
+                    merchant=merchant,
+                    user=user,
+                    device_model=row.device_model,
+                    serial_number=row.serial,
+                    provider=row.provider,
+                    acquirer=row.acquirer,
+                    purchase_date=row.purchase_date,
+                    location=row.values["location"],
+                )
+                result.held.append(review)
+            else:
+                result.devices.append(_create(row, merchant=merchant))
+    return result
 
 
 def _create(row: ImportRow, *, merchant: Merchant) -> Device:

@@ -450,6 +450,120 @@ class Device(models.Model):
         return (self.warranty_end - timezone.localdate()).days
 
 
+class RegistrationReview(models.Model):
+    """A terminal a shop registered under a serial number another shop's terminal has.
+
+    The shop is never told so: that would tell anyone which serial numbers exist in
+    other shops. Its registration waits here instead, with everything it typed, for an
+    admin to find out which shop really has the terminal (sold on or moved, a typo, or
+    someone trying serial numbers: `submitted_by` says who). The shop hears that the
+    terminal needs a check before it is listed. The database keeps one terminal per
+    serial of a brand (device_serial_unique_per_brand); the admin moves or registers the
+    terminal, then records the outcome here.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for a check")
+        REGISTERED = "registered", _("Registered to this shop")
+        REFUSED = "refused", _("Refused")
+
+    merchant = models.ForeignKey(
+        Merchant,
+        on_delete=models.CASCADE,
+        related_name="registration_reviews",
+        verbose_name=_("merchant"),
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("submitted by"),
+    )
+    model = models.ForeignKey(
+        DeviceModel, on_delete=models.PROTECT, related_name="+", verbose_name=_("model")
+    )
+    # Copied from the model, as on Device, for the constraint below.
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="+", editable=False)
+    serial_number = models.CharField(
+        _("serial number"),
+        max_length=64,
+        validators=[refuse_card_number, refuse_control_characters, validate_serial],
+    )
+    purchase_date = models.DateField(
+        _("purchase date"), null=True, blank=True, validators=[validate_purchase_date]
+    )
+    provider = models.ForeignKey(
+        Provider, on_delete=models.PROTECT, related_name="+", verbose_name=_("service provider")
+    )
+    acquirer = models.ForeignKey(
+        Provider,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("acquirer"),
+    )
+    location = models.CharField(
+        _("location"),
+        max_length=120,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters],
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
+    )
+    note = models.CharField(
+        _("what the admin found"),
+        max_length=200,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters],
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("checked by"),
+    )
+    decided_at = models.DateTimeField(_("checked"), null=True, blank=True)
+    created_at = models.DateTimeField(_("submitted"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("registration to check")
+        verbose_name_plural = _("registrations to check")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A shop's serial waits once: sending it again is answered from the waiting
+            # row (services.hold_for_review). Its index also serves the shop's list of
+            # waiting registrations (merchant, status='pending').
+            models.UniqueConstraint(
+                fields=["merchant", "brand", "serial_number"],
+                condition=Q(status="pending"),
+                name="registration_review_one_pending_per_serial",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} · {self.serial_number}"
+
+    def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        self.serial_number = normalise_serial(self.serial_number)
+        if self.model_id is not None:
+            self.brand_id = self.model.brand_id
+        super().save(*args, **kwargs)
+
+    @property
+    def registered_device(self) -> Device | None:
+        """The terminal that has this serial now, in whichever shop."""
+        return (
+            Device.objects.select_related("merchant")
+            .filter(brand_id=self.brand_id, serial_number=self.serial_number)
+            .first()
+        )
+
+
 class WarrantyReminder(models.Model):
     """A shop was e-mailed that a terminal's warranty ends soon (see devices.reminders).
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from devices.models import Device
+from devices.models import Device, RegistrationReview, normalise_serial
 from devices.register import verify_from_register
 from devices.warranty import CLAIM_FIELDS, WARRANTY_FIELDS, WarrantyCheck, WarrantySource
 from portal.storage import atomic_with_uploads, delete_on_commit
@@ -24,6 +24,7 @@ from portal.storage import atomic_with_uploads, delete_on_commit
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
 
+    from devices.models import DeviceModel, Merchant, Provider
     from portal.models import User
 
 
@@ -196,3 +197,44 @@ def add_proof(
         if old_name:
             delete_on_commit(d.proof_of_purchase, old_name)
         return d
+
+
+def hold_for_review(
+    *,
+    merchant: Merchant,
+    user: User | None,
+    device_model: DeviceModel,
+    serial_number: str,
+    provider: Provider,
+    acquirer: Provider | None = None,
+    purchase_date: date | None = None,
+    location: str = "",
+) -> tuple[RegistrationReview, bool]:
+    """Hold a new terminal whose serial another shop's terminal has, for an admin's check
+    (see RegistrationReview). Returns (review, created): the same shop sending the same
+    serial again while it waits gets the waiting one."""
+    serial = normalise_serial(serial_number)
+    waiting = RegistrationReview.objects.filter(
+        merchant=merchant,
+        brand_id=device_model.brand_id,
+        serial_number=serial,
+        status=RegistrationReview.Status.PENDING,
+    )
+    existing = waiting.first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            review = RegistrationReview.objects.create(
+                merchant=merchant,
+                submitted_by=user,
+                model=device_model,
+                serial_number=serial,
+                purchase_date=purchase_date,
+                provider=provider,
+                acquirer=acquirer,
+                location=location.strip(),
+            )
+    except IntegrityError:  # the same shop, twice at once: the first one waits
+        return waiting.get(), False
+    return review, True

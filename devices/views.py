@@ -19,15 +19,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
-from devices import importer
-from devices.forms import DeviceForm, DeviceSearchForm, ImportUploadForm, serial_taken
-from devices.models import Device, Merchant
+from devices import importer, services
+from devices.forms import DeviceForm, DeviceSearchForm, ImportUploadForm, serial_owner
+from devices.models import Device, Merchant, RegistrationReview
 from devices.views_work import proof_response
 from portal.access import merchant_of
 from portal.storage import StorageFailed, atomic_with_uploads, delete_on_commit
 
 PAGE_SIZE = 25
 TICKETS_ON_DETAIL = 20
+# Registrations waiting for an admin's check, listed above the terminals.
+WAITING_SHOWN = 50
 IMPORT_SESSION_KEY = "devices.import"
 
 
@@ -59,10 +61,23 @@ def device_list(request: HttpRequest) -> HttpResponse:
     if query:
         devices = devices.filter(serial_number__icontains=query)
     page = Paginator(devices, PAGE_SIZE).get_page(request.GET.get("page"))
+    waiting = (
+        RegistrationReview.objects.filter(
+            merchant=merchant, status=RegistrationReview.Status.PENDING
+        )
+        .select_related("model__brand")
+        .order_by("-created_at", "-id")
+    )
     return render(
         request,
         "devices/list.html",
-        {"page": page, "query": query, "search": search, "merchant": merchant},
+        {
+            "page": page,
+            "query": query,
+            "search": search,
+            "merchant": merchant,
+            "waiting": list(waiting[:WAITING_SHOWN]),
+        },
     )
 
 
@@ -73,13 +88,40 @@ def device_create(request: HttpRequest) -> HttpResponse:
     device = Device(merchant=merchant)
     form = DeviceForm(request.POST or None, request.FILES or None, instance=device)
     if request.method == "POST" and form.is_valid():
-        saved = _save(form)
+        saved = None if form.held_for_review else _save(form)
         if saved is not None:
             messages.success(
                 request, _("Terminal %(serial)s registered.") % {"serial": saved.serial_number}
             )
             return redirect("devices:detail", pk=saved.pk)
+        if form.held_for_review:
+            return _hold_for_review(request, form)
     return render(request, "devices/form.html", {"form": form, "device": None})
+
+
+def _hold_for_review(request: HttpRequest, form: DeviceForm) -> HttpResponse:
+    """Another shop's terminal has this serial: the registration waits for an admin, and
+    the shop is told only that it needs a check (devices.models.RegistrationReview)."""
+    data = form.cleaned_data
+    review, created = services.hold_for_review(
+        merchant=form.instance.merchant,
+        user=request.user,
+        device_model=data["model"],
+        serial_number=data["serial_number"],
+        provider=data["provider"],
+        acquirer=data.get("acquirer"),
+        purchase_date=data.get("purchase_date"),
+        location=data.get("location") or "",
+    )
+    if created:
+        message = _(
+            "Terminal %(serial)s needs a check by the PosDesk team before it is listed. "
+            "We will contact you; keep the receipt at hand."
+        )
+    else:
+        message = _("Terminal %(serial)s is already waiting for a check by the PosDesk team.")
+    messages.info(request, message % {"serial": review.serial_number})
+    return redirect("devices:list")
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -113,11 +155,12 @@ def _save(form: DeviceForm) -> Device | None:
         return None
     except IntegrityError:
         device = form.instance
-        if not serial_taken(
+        owner = serial_owner(
             brand_id=device.model.brand_id, serial=device.serial_number, exclude_pk=device.pk
-        ):
+        )
+        if owner is None:
             raise
-        form.add_duplicate_serial_error()
+        form.serial_taken_by(owner)
         return None
 
 
@@ -150,7 +193,7 @@ def device_import(request: HttpRequest) -> HttpResponse:
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         text = form.cleaned_data["file"]
-        preview = importer.check_csv(text)
+        preview = importer.check_csv(text, merchant=merchant)
         digest = hashlib.sha256(text.encode()).hexdigest()
         if preview.is_valid:
             request.session[IMPORT_SESSION_KEY] = {
@@ -179,7 +222,7 @@ def _import_confirm(request: HttpRequest, merchant: Merchant) -> HttpResponse:
             request, _("That file is no longer waiting to be imported. Upload it again.")
         )
         return redirect("devices:import")
-    result = importer.import_terminals(pending["text"], merchant=merchant)
+    result = importer.import_terminals(pending["text"], merchant=merchant, user=request.user)
     if not result.imported:
         # The database changed since the preview (e.g. a serial was registered meanwhile).
         request.session.pop(IMPORT_SESSION_KEY, None)
@@ -190,9 +233,23 @@ def _import_confirm(request: HttpRequest, merchant: Merchant) -> HttpResponse:
         )
     request.session.pop(IMPORT_SESSION_KEY, None)
     count = len(result.devices)
-    messages.success(
-        request,
-        ngettext("%(count)d terminal imported.", "%(count)d terminals imported.", count)
-        % {"count": count},
-    )
+    if count:
+        messages.success(
+            request,
+            ngettext("%(count)d terminal imported.", "%(count)d terminals imported.", count)
+            % {"count": count},
+        )
+    if result.held:
+        held = len(result.held)
+        messages.info(
+            request,
+            ngettext(
+                "%(count)d terminal needs a check by the PosDesk team before it is listed. "
+                "We will contact you.",
+                "%(count)d terminals need a check by the PosDesk team before they are "
+                "listed. We will contact you.",
+                held,
+            )
+            % {"count": held},
+        )
     return redirect("devices:list")

@@ -51,14 +51,24 @@ def test_a_duplicate_serial_is_reported_at_the_serial_field(world: World, as_use
     assert 'value="Till 1"' in response.text
 
 
-def test_a_serial_another_merchant_registered_is_a_duplicate_too(world: World, as_user) -> None:  # noqa: ANN001
+def test_a_serial_another_merchant_registered_is_held_without_saying_so(
+    world: World,
+    as_user,  # noqa: ANN001
+) -> None:
+    # Issue 11: "already registered" told any shop which serials exist elsewhere.
     response = as_user(world.alice).post(
         URL,
         device_post(
             world, model=world.device_b.model.pk, serial_number=world.device_b.serial_number
         ),
+        follow=True,
     )
-    assert "already registered" in response.context["form"].errors["serial_number"][0]
+    assert response.status_code == 200
+    assert "already registered" not in response.text
+    assert "needs a check by the PosDesk team" in response.text
+    assert world.merchant_a.registration_reviews.filter(
+        serial_number=world.device_b.serial_number
+    ).exists()
 
 
 def test_a_future_purchase_date_is_refused_at_the_field(world: World, as_user) -> None:  # noqa: ANN001
@@ -168,7 +178,7 @@ def test_a_duplicate_that_races_past_the_form_gets_the_field_message(
     monkeypatch,  # noqa: ANN001
 ) -> None:
     # Two saves at once: the form's check saw no duplicate, the database refuses the insert.
-    monkeypatch.setattr("devices.forms.serial_taken", lambda **kwargs: False)
+    monkeypatch.setattr("devices.forms.serial_owner", lambda **kwargs: None)
     response = as_user(world.alice).post(
         URL, device_post(world, serial_number=world.device_a.serial_number)
     )

@@ -100,8 +100,8 @@ def test_a_serial_registered_between_preview_and_confirm_is_reported(
     digest = client.post(URL, {"file": upload(GOOD)}).context["digest"]
     pax_a920 = DeviceModel.objects.get(brand__name="PAX", name="A920")
     Device.objects.create(
-        merchant=catalogue.merchant_b,
-        provider=catalogue.provider_y,
+        merchant=catalogue.merchant_a,
+        provider=catalogue.provider_x,
         model=pax_a920,
         serial_number="IMP-2",
     )
@@ -109,6 +109,27 @@ def test_a_serial_registered_between_preview_and_confirm_is_reported(
     assert response.status_code == 200
     assert "already registered" in response.text
     assert not Device.objects.filter(serial_number="IMP-1").exists()
+
+
+def test_another_shops_serial_registered_meanwhile_is_held_for_a_check(
+    catalogue: World,
+    as_user,  # noqa: ANN001
+) -> None:
+    client = as_user(catalogue.alice)
+    digest = client.post(URL, {"file": upload(GOOD)}).context["digest"]
+    pax_a920 = DeviceModel.objects.get(brand__name="PAX", name="A920")
+    Device.objects.create(
+        merchant=catalogue.merchant_b,
+        provider=catalogue.provider_y,
+        model=pax_a920,
+        serial_number="IMP-2",
+    )
+    response = client.post(URL, {"confirm": "1", "digest": digest}, follow=True)
+    assert "already registered" not in response.text
+    assert "1 terminal imported" in response.text
+    assert "needs a check by the PosDesk team" in response.text
+    assert Device.objects.get(serial_number="IMP-1").merchant == catalogue.merchant_a
+    assert catalogue.merchant_a.registration_reviews.get().serial_number == "IMP-2"
 
 
 def test_a_file_that_is_not_utf8_gets_a_message_at_the_field(catalogue: World, as_user) -> None:  # noqa: ANN001

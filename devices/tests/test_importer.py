@@ -168,10 +168,14 @@ def test_a_serial_registered_during_the_import_rolls_everything_back(
 ) -> None:
     text = csv("PAX,A920,RACE-1,,Provider X,,", "PAX,A920,RACE-2,,Provider X,,")
     stale = importer.check_csv(text)  # what the check saw, before the race
-    DeviceFactory(model=stale.rows[1].device_model, serial_number="RACE-2")
+    DeviceFactory(
+        merchant=catalogue.merchant_a, model=stale.rows[1].device_model, serial_number="RACE-2"
+    )
     real_check = importer.check_csv
     calls = iter([stale])
-    monkeypatch.setattr(importer, "check_csv", lambda t: next(calls, None) or real_check(t))
+    monkeypatch.setattr(
+        importer, "check_csv", lambda t, **kw: next(calls, None) or real_check(t, **kw)
+    )
 
     result = importer.import_terminals(text, merchant=catalogue.merchant_a)
 
