@@ -11,9 +11,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.forms.models import ModelChoiceIterator, ModelChoiceIteratorValue
 from django.forms.utils import flatatt
-from django.utils.functional import cached_property
+from django.utils.functional import cached_property, lazy
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from devices.models import Device
@@ -57,14 +58,18 @@ class MultipleFileField(forms.FileField):
         return check_uploads(uploads)
 
 
+def _attachments_help() -> str:
+    return gettext(
+        "Up to %(max)d files: photos of the screen or error, PDF receipts, plain text. 10 MB each."
+    ) % {"max": MAX_FILES}
+
+
 def attachments_field() -> MultipleFileField:
     return MultipleFileField(
         label=_("Photos or documents"),
-        help_text=_(
-            "Up to %(max)d files: photos of the screen or error, PDF receipts, plain text. "
-            "10 MB each."
-        )
-        % {"max": MAX_FILES},
+        # Formatted when a page shows it, in its reader's language: a form class is
+        # built once, at import, in no one's language.
+        help_text=lazy(_attachments_help, str)(),
     )
 
 
