@@ -127,15 +127,16 @@ def test_a_filing_rolled_back_after_its_files_were_written_leaves_none(
     assert files_in(media) == []
 
 
+@pytest.mark.django_db
 def test_a_block_inside_another_leaves_its_files_to_the_outer_one(media: Path) -> None:
     def save_inside_then_fail() -> None:
         with atomic_with_uploads():
             with atomic_with_uploads():
                 UploadStorage().save("proofs/inner.pdf", ContentFile(PDF))
             assert files_in(media)  # the inner block is done, the outer one decides
-            raise RuntimeError("the outer block fails")
+            raise ValueError("the outer block fails")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(ValueError, match="the outer block fails"):
         save_inside_then_fail()
     assert files_in(media) == []
 
