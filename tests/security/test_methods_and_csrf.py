@@ -16,6 +16,7 @@ from tests.security.urlmap import own_url, project_urls
 
 POST_ONLY = {
     "logout",
+    "set_language",
     # Merchant actions on a ticket.
     "tickets:reply",
     "tickets:cancel",

@@ -32,6 +32,8 @@ PUBLIC = {
     "password_reset",
     "password_reset_done",
     "password_reset_complete",
+    # The language switch works before log-in too (portal.language).
+    "set_language",
 }
 
 # Reached with a signed one-time token, not an object's id: no scope to check here
