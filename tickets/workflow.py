@@ -329,19 +329,24 @@ def assign(ticket: Ticket, user: User, assignee: User) -> Ticket:
                 _("%(name)s already has this ticket.")
                 % {"name": assignee.get_full_name() or assignee.get_username()}
             )
-        t.assigned_to = assignee
-        if t.status == S.QUEUED:
-            # Someone now works on it: the same step a claim makes (never from waiting).
-            t.status = S.IN_PROGRESS
-        t.save()
-        _record(
-            t,
-            TicketEvent.Kind.ASSIGNED,
-            user,
-            public=False,
-            data={"assignee": assignee.pk, "assignee_name": assignee.get_username()},
-        )
-        return t
+        return _hand_to(t, assignee, user)
+
+
+def _hand_to(t: Ticket, assignee: User, actor: User) -> Ticket:
+    """Give the locked ticket to `assignee`, with an internal event naming `actor`."""
+    t.assigned_to = assignee
+    if t.status == S.QUEUED:
+        # Someone now works on it: the same step a claim makes (never from waiting).
+        t.status = S.IN_PROGRESS
+    t.save()
+    _record(
+        t,
+        TicketEvent.Kind.ASSIGNED,
+        actor,
+        public=False,
+        data={"assignee": assignee.pk, "assignee_name": assignee.get_username()},
+    )
+    return t
 
 
 def reply(ticket: Ticket, user: User, body: str) -> TicketEvent:
@@ -732,18 +737,7 @@ def admin_assign(ticket: Ticket, admin: User, assignee: User) -> Ticket:
         provider = assignee.provider
         if not assignee.is_active or provider is None or provider.pk != t.queue.provider_id:
             raise NotAllowed(_("Assign only to an active technician of the queue's provider."))
-        t.assigned_to = assignee
-        if t.status == S.QUEUED:
-            t.status = S.IN_PROGRESS
-        t.save()
-        _record(
-            t,
-            TicketEvent.Kind.ASSIGNED,
-            admin,
-            public=False,
-            data={"assignee": assignee.pk, "assignee_name": assignee.get_username()},
-        )
-        return t
+        return _hand_to(t, assignee, admin)
 
 
 def admin_cancel(ticket: Ticket, admin: User, reason: str) -> Ticket:
