@@ -13,7 +13,7 @@ from datetime import datetime
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets.models import TicketEvent
+from tickets.models import Ticket, TicketEvent
 
 K = TicketEvent.Kind
 
@@ -47,6 +47,16 @@ def _breach(event: TicketEvent) -> str:
     }
 
 
+def _withdrawn(event: TicketEvent) -> str:
+    code = event.data["reason"]
+    if code not in Ticket.CancelReason.values or code == Ticket.CancelReason.OTHER:
+        return event.body
+    label = str(Ticket.CancelReason(code).label)
+    if not event.body:
+        return label
+    return _("%(reason)s: %(details)s") % {"reason": label, "details": event.body}
+
+
 def event_text(event: TicketEvent) -> str:
     data = event.data or {}
     if event.kind == K.ROUTED and "facts" in data:
@@ -59,6 +69,8 @@ def event_text(event: TicketEvent) -> str:
         return _("Routing did not succeed after %(n)d attempts: an admin must route it.") % {
             "n": data["attempts"]
         }
+    if event.kind == K.CANCELLED and "reason" in data:
+        return _withdrawn(event)
     if event.kind == K.CLOSED and "auto_close_days" in data:
         return _("Closed automatically: no answer %(days)d days after the fix.") % {
             "days": data["auto_close_days"]

@@ -360,15 +360,10 @@ class ReplyForm(forms.Form):
 
 
 class CancelForm(forms.Form):
-    REASONS = (
-        ("restart", _("A restart fixed it")),
-        ("self_help", _("Fixed by the first-line checks")),
-        ("mistake", _("Filed by mistake")),
-        ("other", _("Other")),
-    )
-
     reason = forms.ChoiceField(
-        label=_("Why do you withdraw the ticket?"), choices=REASONS, widget=forms.RadioSelect
+        label=_("Why do you withdraw the ticket?"),
+        choices=Ticket.CancelReason.choices,
+        widget=forms.RadioSelect,
     )
     other = forms.CharField(
         label=_("Tell us more"),
@@ -383,13 +378,9 @@ class CancelForm(forms.Form):
             self.add_error("other", _("Say why you withdraw the ticket."))
         return data
 
-    def reason_text(self) -> str:
-        data = self.cleaned_data
-        label = str(dict(self.REASONS)[data["reason"]])
-        other = (data.get("other") or "").strip()
-        if data["reason"] == "other":
-            return other
-        return f"{label}: {other}" if other else label
+    def withdraw_kwargs(self) -> dict[str, str]:
+        """For `workflow.cancel`: the reason's code, and only what the shop typed."""
+        return {"code": self.cleaned_data["reason"], "reason": self.cleaned_data["other"]}
 
 
 class ReopenForm(forms.Form):

@@ -352,6 +352,15 @@ class Ticket(models.Model):
         NO_FAULT = "no_fault", _("No fault found")
         NOT_COVERED = "not_covered", _("Not covered")
 
+    class CancelReason(models.TextChoices):
+        """Why the shop withdrew it: the code is kept in the `cancelled` event's data and
+        worded when read (tickets.event_text); `cancel_reason` holds only what was typed."""
+
+        RESTART = "restart", _("A restart fixed it")
+        SELF_HELP = "self_help", _("Fixed by the first-line checks")
+        MISTAKE = "mistake", _("Filed by mistake")
+        OTHER = "other", _("Other")
+
     reference = models.CharField(
         _("reference"), max_length=16, unique=True, null=True, editable=False
     )

@@ -690,12 +690,19 @@ def reopen(ticket: Ticket, user: User, reason: str) -> Ticket:
         return t
 
 
-def cancel(ticket: Ticket, user: User, reason: str) -> Ticket:
+def cancel(
+    ticket: Ticket, user: User, reason: str, code: str = Ticket.CancelReason.OTHER
+) -> Ticket:
+    """The shop withdraws it: `code` is one of Ticket.CancelReason (stored, worded when
+    read); `reason` is what the shop typed, needed only for "other"."""
     with transaction.atomic():
         t, action = _start(ticket, "cancel", user)
-        reason = _require_text(reason, _("Say why you withdraw the ticket."))
+        if code not in Ticket.CancelReason.values:
+            raise NotAllowed(_("Say why you withdraw the ticket."))
+        if code == Ticket.CancelReason.OTHER:
+            reason = _require_text(reason, _("Say why you withdraw the ticket."))
         now = timezone.now()
-        t.cancel_reason = reason.strip()[:200]
+        t.cancel_reason = (reason or "").strip()[:200]
         t.closed_at = now
         # A withdrawn ticket answers its pending quote too: no price stays open forever.
         t.quotes.filter(status=Quote.Status.PENDING).update(
@@ -703,7 +710,7 @@ def cancel(ticket: Ticket, user: User, reason: str) -> Ticket:
         )
         _move(t, action, now)
         t.save()
-        _record(t, TicketEvent.Kind.CANCELLED, user, t.cancel_reason)
+        _record(t, TicketEvent.Kind.CANCELLED, user, t.cancel_reason, data={"reason": code})
         return t
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from tests.factories import TicketFactory, queued_ticket
 from tickets import workflow
@@ -106,8 +107,12 @@ def test_the_merchant_cancels_with_a_reason(world, as_user) -> None:
     assert response.status_code == 302
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.CANCELLED
-    assert ticket.cancel_reason == "A restart fixed it"
-    assert ticket.events.get(kind=TicketEvent.Kind.CANCELLED).body == "A restart fixed it"
+    # The reason's code is kept and worded when read: nothing typed, no sentence stored.
+    event = ticket.events.get(kind=TicketEvent.Kind.CANCELLED)
+    assert (ticket.cancel_reason, event.body, event.data) == ("", "", {"reason": "restart"})
+    assert event.text == "A restart fixed it"
+    with translation.override("zh-hans"):
+        assert "A restart" not in event.text
 
 
 def test_a_new_ticket_can_be_cancelled_before_routing(world, as_user) -> None:

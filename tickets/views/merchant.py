@@ -43,7 +43,15 @@ from tickets.forms import (
     TicketForm,
     new_submission_token,
 )
-from tickets.models import Advice, Attachment, Category, Quote, Ticket, choice_labels
+from tickets.models import (
+    Advice,
+    Attachment,
+    Category,
+    Quote,
+    Ticket,
+    TicketEvent,
+    choice_labels,
+)
 from tickets.next_steps import NextStep, next_step
 from tickets.uploads import MAX_FILES
 
@@ -51,6 +59,7 @@ if TYPE_CHECKING:
     from devices.models import Merchant
 
 PAGE_SIZE = 25
+WITHDRAWN = frozenset({TicketEvent.Kind.CANCELLED, TicketEvent.Kind.CANCELLED_BY_ADMIN})
 ATTACHMENTS_NOT_KEPT = gettext_lazy(
     "Nothing was filed yet: check the fields marked below. Your text is kept, "
     "but choose the attachments again."
@@ -331,7 +340,8 @@ def _file_checked(
 def _with_files_again(request: HttpRequest, message: str) -> str:
     if not request.FILES:
         return message
-    return f"{message} {_('Choose the attachments again.')}"
+    again = _("Choose the attachments again.")  # outside the f-string, for makemessages
+    return f"{message} {again}"
 
 
 def _retry_after(response: HttpResponse, limited: limits.Limited) -> HttpResponse:
@@ -375,6 +385,10 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
         "ticket": ticket,
         "checks_tried": ticket.checks_tried_texts(),
         "events": events,
+        # Why it was withdrawn, in the reader's language (the event keeps the code).
+        "withdrawn": next(
+            (event.text for event in reversed(events) if event.kind in WITHDRAWN), ""
+        ),
         "filing_attachments": filing_attachments,
         "actions": actions,
         "pending_quote": pending_quote,
@@ -471,7 +485,7 @@ def ticket_cancel(request: HttpRequest, reference: str) -> HttpResponse:
     return _act(
         request,
         ticket,
-        lambda: workflow.cancel(ticket, request.user, form.reason_text()),
+        lambda: workflow.cancel(ticket, request.user, **form.withdraw_kwargs()),
         _("The ticket is withdrawn."),
         cancel_form=form,
     )
