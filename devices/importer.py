@@ -5,8 +5,9 @@ each one (nothing is written); `import_terminals` checks again and, only when ev
 row is valid, creates all the terminals in one transaction.
 
 The file has a header row and the columns brand, model, serial, purchase date
-(YYYY-MM-DD), provider, acquirer and location, in any order; UTF-8 with or
-without a byte-order mark (Excel writes one).
+(YYYY-MM-DD), provider, acquirer and location, in any order, named in English or in
+any language PosDesk speaks (the page shows the header in its reader's language);
+UTF-8 with or without a byte-order mark (Excel writes one).
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from devices.models import (
     Brand,
@@ -55,6 +59,18 @@ MAX_ROWS = 2000
 # Only a bank or a licensed payment institution acquires a terminal's payments.
 
 COLUMNS = ("brand", "model", "serial", "purchase_date", "provider", "acquirer", "location")
+
+# Each column's name as the import page writes the header, in the reader's language;
+# a header in any of PosDesk's languages is read (CsvLayout.names).
+COLUMN_NAMES = {
+    "brand": pgettext_lazy("CSV column", "brand"),
+    "model": pgettext_lazy("CSV column", "model"),
+    "serial": pgettext_lazy("CSV column", "serial"),
+    "purchase_date": pgettext_lazy("CSV column", "purchase date"),
+    "provider": pgettext_lazy("CSV column", "provider"),
+    "acquirer": pgettext_lazy("CSV column", "acquirer"),
+    "location": pgettext_lazy("CSV column", "location"),
+}
 
 # Header spellings people actually use, compared after folding case, "_" and "-".
 HEADER_ALIASES = {
@@ -151,19 +167,42 @@ class CsvLayout:
     required: tuple[str, ...]
     # Makes one row of the file: called with `line` and `values` (stripped text by column).
     row: Callable[..., Any]
+    # Each column's name in the reader's language, in the order the page shows them.
+    names: dict[str, Promise]
+
+    def name(self, column: str) -> str:
+        """How a message names `column`: as the reader's header would."""
+        return str(self.names.get(column, column.replace("_", " ")))
+
+    def header(self) -> str:
+        """The header row the page shows, in the active language."""
+        return ",".join(str(name) for name in self.names.values())
+
+    def spellings(self) -> dict[str, str]:
+        """`aliases`, and each column's name in every language PosDesk speaks."""
+        spellings = dict(self.aliases)
+        for code, _language in settings.LANGUAGES:
+            with translation.override(code):
+                for column, name in self.names.items():
+                    spellings.setdefault(_fold(str(name)), column)
+        return spellings
 
 
-def _header_key(cell: str, aliases: dict[str, str]) -> str:
-    folded = re.sub(r"[\s_\-]+", " ", cell.strip().lower())
-    return aliases.get(folded, "")
+def _fold(cell: str) -> str:
+    return re.sub(r"[\s_\-]+", " ", cell.strip().lower())
+
+
+def _header_key(cell: str, spellings: dict[str, str]) -> str:
+    return spellings.get(_fold(cell), "")
 
 
 def _read_header(header: list[str], layout: CsvLayout) -> tuple[dict[str, int], list[str]]:
     """Column positions by name, and what is wrong with the header."""
     positions: dict[str, int] = {}
     errors: list[str] = []
+    spellings = layout.spellings()
     for index, cell in enumerate(header):
-        key = _header_key(cell, layout.aliases)
+        key = _header_key(cell, spellings)
         if not key:
             if cell.strip():
                 name = without_control_characters(cell).strip()
@@ -173,12 +212,12 @@ def _read_header(header: list[str], layout: CsvLayout) -> tuple[dict[str, int], 
             errors.append(_("The column “%(name)s” appears twice.") % {"name": cell.strip()})
             continue
         positions[key] = index
-    missing = [c.replace("_", " ") for c in layout.required if c not in positions]
+    missing = [layout.name(c) for c in layout.required if c not in positions]
     if missing:
         errors.append(
             _("The header row must name the columns %(expected)s; missing: %(missing)s.")
             % {
-                "expected": ", ".join(c.replace("_", " ") for c in layout.required),
+                "expected": ", ".join(layout.name(c) for c in layout.required),
                 "missing": ", ".join(missing),
             }
         )
@@ -214,7 +253,7 @@ def read_rows(text: str, layout: CsvLayout) -> tuple[dict[str, int], list[Any], 
                 values[name] = without_control_characters(values[name]).strip()
             row = layout.row(line=reader.line_num, values=values)
             row.errors.extend(
-                f"{name.replace('_', ' ')}: {CONTROL_CHARACTERS_MESSAGE}" for name in controlled
+                f"{layout.name(name)}: {CONTROL_CHARACTERS_MESSAGE}" for name in controlled
             )
             if len(cells) != len(header):
                 row.errors.append(
@@ -233,7 +272,7 @@ def _by_lower_name(queryset) -> dict[str, object]:  # noqa: ANN001 - any queryse
     return {obj.name.lower(): obj for obj in queryset}
 
 
-LAYOUT = CsvLayout(aliases=HEADER_ALIASES, required=COLUMNS, row=ImportRow)
+LAYOUT = CsvLayout(aliases=HEADER_ALIASES, required=COLUMNS, row=ImportRow, names=COLUMN_NAMES)
 
 
 def check_csv(
@@ -352,7 +391,7 @@ def _check_row(
     # exists, and are refused otherwise): never a card number, however it is written.
     for column in ("serial", "location"):
         if contains_card_number(v[column]):
-            row.errors.append(f"{column}: {CARD_NUMBER_MESSAGE}")
+            row.errors.append(f"{LAYOUT.name(column)}: {CARD_NUMBER_MESSAGE}")
 
 
 def _check_duplicates(rows: list[ImportRow], merchant: Merchant | None) -> None:

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from simple_history.utils import bulk_update_with_history
 
 from devices.importer import ISO_DATE, CsvLayout, read_rows
@@ -45,6 +46,13 @@ if TYPE_CHECKING:
     from portal.models import User
 
 COLUMNS = ("serial", "brand", "sold_on", "warranty_end")
+# Each column's name as the register page writes the header, in the reader's language.
+COLUMN_NAMES = {
+    "serial": pgettext_lazy("CSV column", "serial"),
+    "brand": pgettext_lazy("CSV column", "brand"),
+    "sold_on": pgettext_lazy("CSV column", "sold on"),
+    "warranty_end": pgettext_lazy("CSV column", "warranty end"),
+}
 # A register without ship or sale dates is still a register: that column may be left out.
 REQUIRED_COLUMNS = ("serial", "brand", "warranty_end")
 
@@ -143,7 +151,9 @@ class RegisterRow:
         return self.match.outcome if self.match else Outcome.NO_TERMINAL
 
 
-LAYOUT = CsvLayout(aliases=HEADER_ALIASES, required=REQUIRED_COLUMNS, row=RegisterRow)
+LAYOUT = CsvLayout(
+    aliases=HEADER_ALIASES, required=REQUIRED_COLUMNS, row=RegisterRow, names=COLUMN_NAMES
+)
 
 
 @dataclass
@@ -209,7 +219,7 @@ def _check_row(row: RegisterRow, *, brands: dict[str, Brand]) -> None:
     carded: set[str] = set()
     for column, value in v.items():
         if contains_card_number(value):
-            row.errors.append(f"{column.replace('_', ' ')}: {CARD_NUMBER_MESSAGE}")
+            row.errors.append(f"{LAYOUT.name(column)}: {CARD_NUMBER_MESSAGE}")
             v[column] = CARD_NUMBER_MASK
             carded.add(column)
 

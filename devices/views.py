@@ -208,7 +208,8 @@ def device_import(request: HttpRequest) -> HttpResponse:
             "devices/import_preview.html",
             {"preview": preview, "digest": digest, "filename": request.FILES["file"].name},
         )
-    return render(request, "devices/import.html", {"form": form, "columns": importer.COLUMNS})
+    header = importer.LAYOUT.header()  # in the reader's language, as the import reads it
+    return render(request, "devices/import.html", {"form": form, "header": header})
 
 
 def _import_confirm(request: HttpRequest, merchant: Merchant) -> HttpResponse:

@@ -50,7 +50,7 @@ def register_upload(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "devices/register.html",
-        {"provider": provider, "form": form, "columns": register.COLUMNS},
+        {"provider": provider, "form": form, "header": register.LAYOUT.header()},
     )
 
 
