@@ -59,6 +59,11 @@ def _shown(record: object, field: str) -> str:
         return "—"
     if isinstance(value, bool):
         return "✓" if value else "✗"
+    # A choice is stored as its code ("claimed", "proof"): shown as its label, in the
+    # reader's language.
+    choices = Device._meta.get_field(field).flatchoices
+    if choices:
+        return str(dict(choices).get(value, value))
     return str(value)
 
 

@@ -161,7 +161,10 @@ class QuoteForm(forms.Form):
 
 
 def _queue_label(owner: str | None, name: str) -> str:
-    return f"{_('Platform') if owner is None else owner} · {name}"
+    # Outside the f-string: makemessages does not look inside one, and "Platform" was
+    # left out of the catalogue.
+    owner = _("Platform") if owner is None else owner
+    return f"{owner} · {name}"
 
 
 class QueueField(forms.ModelChoiceField):
