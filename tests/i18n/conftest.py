@@ -1,0 +1,360 @@
+"""A lived-in world for the language tests: merchant A's terminals and tickets in every
+state a page or an e-mail words differently, built through the services and the
+workflow (so events, facts and history are what PosDesk really stores).
+
+Everything people type here is English on purpose: it is data, and the allow-list
+(`entered_data`) must let it through while PosDesk's own words around it are Chinese.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from devices import services as device_services
+from devices.models import Brand, Device, DeviceModel, Merchant, Provider
+from devices.warranty import WarrantyCheck, WarrantySource
+from portal.models import User
+from tests.factories import DeviceFactory, UserFactory, member_of
+from tickets import routing, services, sla, workflow
+from tickets.forms import CancelForm
+from tickets.models import Attachment, Queue, RoutingRule, Ticket
+from tickets.uploads import check_upload
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02" + b"\x00" * 64
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+def png(name: str = "screen.png") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, PNG, content_type="image/png")
+
+
+def pdf(name: str = "receipt.pdf") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, PDF, content_type="application/pdf")
+
+
+@dataclass
+class LivedIn:
+    world: object
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+    devices: dict[str, Device] = field(default_factory=dict)
+    # Every free text a person typed while the world was built (see `said`).
+    typed: set[str] = field(default_factory=set)
+
+    def said(self, text: str) -> str:
+        """`text`, typed by a person: allowed on a Chinese page as it was written."""
+        self.typed.add(text)
+        return text
+
+    def ids(self, kind: str) -> list[object]:
+        """Every object of a URL keyword's kind (tests.security.urlmap), to render each."""
+        if kind == "ticket":
+            return [t.reference for t in Ticket.objects.order_by("pk")]
+        if kind == "device":
+            return list(Device.objects.order_by("pk").values_list("pk", flat=True))
+        if kind == "queue":
+            return list(Queue.objects.order_by("pk").values_list("pk", flat=True))
+        if kind == "attachment":
+            return list(Attachment.objects.order_by("pk").values_list("pk", flat=True))
+        raise KeyError(kind)
+
+
+# Names in the examples of the CSV import and register pages (a brand, as the page
+# says: "written as in the lists").
+EXAMPLE_NAMES = {"PAX"}
+
+
+def entered_data(lived: LivedIn) -> set[str]:
+    """What people entered, as pages and e-mails show it, allowed in any language:
+    names and numbers from the database, and each text a person typed (`said`).
+
+    Not here: free-text columns read from the database, since PosDesk might have
+    stored its own words there (a withdrawal reason's label once was); choices'
+    labels; self-help checks and advice (both languages are stored); events' texts."""
+    values: set[str] = set(lived.typed) | EXAMPLE_NAMES
+    for model, fields in (
+        (Provider, ["name", "hotline"]),
+        (Merchant, ["name", "city", "address", "contact_phone"]),
+        (Brand, ["name"]),
+        (DeviceModel, ["name"]),
+        (Device, ["serial_number", "location"]),
+        (Queue, ["name"]),
+        (RoutingRule, ["name"]),
+        (User, ["username", "first_name", "last_name", "email", "phone"]),
+        (
+            Ticket,
+            [
+                "reference",
+                "error_code",
+                "callback_phone",
+                "loaner_serial",
+                "txn_response_code",
+                "txn_reference",
+            ],
+        ),
+        (Attachment, ["original_name"]),
+    ):
+        for row in model.objects.values_list(*fields):
+            values.update(str(v) for v in row if v)
+    for device_model in DeviceModel.objects.select_related("brand"):
+        values.add(str(device_model))
+    # A proof of purchase's file, as the terminal's form shows it.
+    for name in Device.objects.exclude(proof_of_purchase="").values_list(
+        "proof_of_purchase", flat=True
+    ):
+        values.update({name, name.rsplit("/", 1)[-1]})
+    return values
+
+
+@contextmanager
+def rolled_back() -> Iterator[None]:
+    """Whatever happens inside is undone: the same action can be done again, in the
+    other language, from the same data."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+def _filer(lived: LivedIn):  # noqa: ANN202
+    def file(device: Device, category: str, symptom: str, **extra: object) -> Ticket:
+        """File as the shop does (services.file_ticket), as Alice typed it."""
+        fields = {
+            "can_take_payments": Ticket.Payments.NO,
+            "description": lived.said(f"The terminal at the {device.location} fails."),
+            "callback_phone": "+86 138 0000 1111",
+            **extra,
+        }
+        ticket, _created = services.file_ticket(
+            merchant=device.merchant,
+            device=device,
+            reporter=lived.world.alice,
+            category=category,
+            symptom=symptom,
+            allow_open_twin=True,
+            **fields,
+        )
+        return ticket
+
+    return file
+
+
+def _route(ticket: Ticket) -> Ticket:
+    return routing.route(ticket.pk)
+
+
+@pytest.fixture
+def lived_in(world, settings, tmp_path) -> LivedIn:  # noqa: ANN001, PLR0915
+    settings.MEDIA_ROOT = tmp_path
+    w = world
+    lived = LivedIn(world=w)
+    said = lived.said
+    file = _filer(lived)
+    w.alice.first_name, w.alice.last_name = "Alice", "Wong"
+    w.alice.save()
+    # A second member of the shop hears of what Alice does.
+    member_of(UserFactory(username="ada", first_name="Ada"), merchant=w.merchant_a)
+    today = timezone.localdate()
+    x = w.provider_x
+    x.hotline = "400-820-1234"
+    x.save()
+
+    # Terminals of shop A, each with a different warranty story.
+    claim = {
+        "warranty_check": WarrantyCheck.CLAIMED,
+        "warranty_checked_at": None,
+        "warranty_source": "",
+    }
+    on = {"merchant": w.merchant_a, "provider": x, "acquirer": x}
+    lived.devices.update(
+        verified=w.device_a,
+        claimed=DeviceFactory(**on, **claim, location="Back office"),
+        unknown=DeviceFactory(
+            **on | {"acquirer": None},
+            **claim,
+            location="Terrace",
+            purchase_date=None,
+            warranty_end=None,
+        ),
+        out=DeviceFactory(
+            **on,
+            purchase_date=today - timedelta(days=900),
+            warranty_end=today - timedelta(days=170),
+        ),
+        void=DeviceFactory(**on),
+        rejected=DeviceFactory(**on, **claim),
+        ending=DeviceFactory(**on, warranty_end=today + timedelta(days=10)),
+    )
+    d = lived.devices
+    verified = d["verified"]
+    device_services.add_proof(d["claimed"], user=w.alice, proof=pdf(), purchase_date=None)
+    device_services.set_warranty(
+        d["void"],
+        user=w.xavier,
+        warranty_end=d["void"].warranty_end,
+        void=True,
+        void_reason=said("Liquid damage under the keypad"),
+    )
+    device_services.reject(
+        d["rejected"], user=w.xavier, reason=said("The receipt is for another terminal")
+    )
+    t = lived.tickets
+
+    # Waiting for routing.
+    t["new"] = file(verified, "software", "slow", checks_tried=["restart"])
+    # Worked on: claimed, question and answer, a note, files, a loaner.
+    q = _route(
+        file(
+            verified,
+            "hardware",
+            "screen",
+            checks_tried=["power-cable", "restart"],
+            error_code="E11",
+            attachments=[check_upload(png())],
+        )
+    )
+    workflow.claim(q, w.xavier)
+    workflow.ask(q, w.xavier, said("Which error code is on the screen?"))
+    services.merchant_reply(
+        ticket=q,
+        user=w.alice,
+        body=said("Error 11, after the update."),
+        files=[check_upload(png("after.png"))],
+    )
+    workflow.note(q, w.xavier, said("Host logs checked: no connection since Monday."))
+    workflow.assign(q, w.xavier, w.xena)
+    workflow.issue_loaner(q, w.xavier, "LN-0042")
+    workflow.reply(q, w.xavier, said("A spare terminal is on its way."))
+    t["question"] = q
+    lent = _route(file(verified, "hardware", "battery"))
+    workflow.issue_loaner(lent, w.xavier, "LN-0043")
+    workflow.return_loaner(lent, w.xavier)
+    t["loaner_returned"] = lent
+    # Waiting for the merchant's answer to a question.
+    asked = _route(file(verified, "hardware", "keypad"))
+    workflow.ask(asked, w.xavier, said("Does the keypad beep when pressed?"))
+    t["asked"] = asked
+    # Out of warranty: a quote to decide, one accepted, one declined.
+    for name in ("quote", "quote_accepted", "quote_declined"):
+        paid = _route(file(d["out"], "hardware", "printer"))
+        workflow.claim(paid, w.xavier)
+        workflow.send_quote(paid, w.xavier, Decimal("120.00"), said("New printer unit and labour"))
+        if name == "quote_accepted":
+            workflow.accept_quote(paid, w.alice)
+        elif name == "quote_declined":
+            workflow.decline_quote(paid, w.alice)
+        t[name] = paid
+    # Resolved, waiting for the shop to confirm; then the ends of a ticket's life.
+    for name in ("resolved", "confirmed", "auto_closed", "reopened"):
+        done = _route(file(verified, "hardware", "battery"))
+        workflow.claim(done, w.xena)
+        workflow.resolve(done, w.xena, Ticket.Resolution.REMOTE_FIX, said("Re-keyed the terminal."))
+        if name == "confirmed":
+            workflow.confirm(done, w.alice)
+            workflow.rate(done, w.alice, 4, said("Quick and friendly."))
+        elif name == "auto_closed":
+            workflow.auto_close(done, 0, now=timezone.now() + timedelta(days=8))
+        elif name == "reopened":
+            workflow.reopen(done, w.alice, said("It went dark again at noon."))
+        t[name] = done
+    # Withdrawn by the shop, from the page's form: a reason chosen, one typed.
+    withdrawals = {
+        "cancelled": {"reason": "restart", "other": ""},
+        "cancelled_other": {"reason": "other", "other": said("Sold the shop.")},
+    }
+    for name, chosen in withdrawals.items():
+        withdrawn = _route(file(verified, "network", "wifi", checks_tried=["router"]))
+        form = CancelForm(chosen)
+        assert form.is_valid(), form.errors
+        workflow.cancel(withdrawn, w.alice, **form.withdraw_kwargs())
+        t[name] = withdrawn
+    # The warranty claim: verified, rejected, proof asked for and sent.
+    verified_claim = _route(file(d["claimed"], "hardware", "card_reader"))
+    workflow.verify_warranty(
+        verified_claim,
+        w.xavier,
+        today + timedelta(days=200),
+        WarrantySource.PROOF,
+        said("Invoice 2231 seen"),
+    )
+    t["claim_verified"] = verified_claim
+    t["claim_rejected"] = _route(file(d["rejected"], "hardware", "power"))
+    t["proof_needed"] = _route(file(d["unknown"], "hardware", "screen"))
+    sent = _route(file(d["unknown"], "hardware", "keypad"))
+    workflow.add_proof(sent, w.alice, pdf("invoice.pdf"), today - timedelta(days=40))
+    t["proof_sent"] = sent
+    to_reject = _route(file(d["claimed"], "hardware", "printer"))
+    workflow.reject_warranty(to_reject, w.xavier, said("The serial on the invoice differs."))
+    t["claim_rejected_on_ticket"] = to_reject
+    # A payment fault: what to do meanwhile, the payment's details.
+    t["payment"] = _route(
+        file(
+            verified,
+            "transaction",
+            "charged_not_completed",
+            checks_tried=["receipt", "bank-app"],
+            txn_time=timezone.now() - timedelta(hours=2),
+            txn_amount=Decimal("88.00"),
+            card_last4="4242",
+            txn_response_code="51",
+            txn_reference="REF778899",
+            can_take_payments=Ticket.Payments.DEGRADED,
+        )
+    )
+    # Transferred to another queue, with a reason; returned by a leaver.
+    moved = _route(file(verified, "network", "host"))
+    workflow.claim(moved, w.xena)
+    workflow.transfer(
+        moved,
+        w.xavier,
+        Queue.objects.get(provider=x, kind=Queue.Kind.WARRANTY_REPAIR),
+        said("The modem board needs a repair."),
+    )
+    workflow.claim(moved, w.xena)
+    workflow.unassign_leaver(moved, w.xena, workflow.LEFT_MOVED)
+    t["transferred"] = moved
+    # Late: both SLA targets breached.
+    t["late"] = _route(file(verified, "software", "frozen"))
+    sla.mark_breaches(timezone.now() + timedelta(days=30))
+    # No rule fits: the platform's triage queue, for an admin; routing that failed.
+    RoutingRule.objects.filter(category="other").update(active=False)
+    t["triage"] = _route(file(verified, "other", "other"))
+    t["routing_failed"] = _fail_routing(file(verified, "software", "update"))
+    # PosDesk's admin: re-routed, cancelled, closed as a duplicate.
+    rerouted = _route(file(verified, "software", "error_code"))
+    routing.reroute(rerouted.pk, w.admin)
+    t["rerouted"] = rerouted
+    admin_cancelled = _route(file(verified, "software", "login"))
+    workflow.admin_cancel(admin_cancelled, w.admin, said("Filed by mistake for a test."))
+    t["admin_cancelled"] = admin_cancelled
+    twin = _route(file(verified, "hardware", "screen"))
+    workflow.close_duplicate(twin, w.admin, q)
+    t["duplicate"] = twin
+    for name, ticket in t.items():
+        t[name] = Ticket.objects.get(pk=ticket.pk)
+    return lived
+
+
+def _fail_routing(ticket: Ticket) -> Ticket:
+    """Routing that raised ROUTING_MAX_ATTEMPTS times: flagged for an admin."""
+    with mock.patch("tickets.routing.decide", side_effect=RuntimeError("broker gone")):
+        for _attempt in range(settings.ROUTING_MAX_ATTEMPTS):
+            with contextlib.suppress(RuntimeError):
+                routing.route(ticket.pk)
+    return ticket
+
+
+def set_language(user: User | None, language: str) -> None:
+    if user is not None:
+        User.objects.filter(pk=user.pk).update(language=language)
+        user.language = language

@@ -1,0 +1,533 @@
+"""No English sentence of PosDesk's own on a Chinese page (issue 12): the pages only a
+form, an action or an error reaches.
+
+Each step below is done once in English and once in Simplified Chinese, each time from
+the same data (the first is rolled back before the second): each step of the filing,
+forms sent back with their errors, the import and register previews and results, the
+message after each action on a ticket and its refusals, log-in and password pages,
+error pages. The last page of each is compared as the other pages are
+(englishfinder.py); what the person typed is theirs and allowed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.views import defaults
+
+from tests.factories import PASSWORD
+from tests.i18n.conftest import LivedIn, entered_data, pdf, png, rolled_back
+from tests.i18n.reading import LANGUAGES, Typed, as_reader, findings, is_page, people, report
+from tickets.models import Category, Queue
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass
+class Step:
+    role: str
+    label: str
+    run: Callable[[Typed, LivedIn], HttpResponse]
+
+
+STEPS: list[Step] = []
+
+
+def step(role: str, label: str) -> Callable:
+    def register(run: Callable[[Typed, LivedIn], HttpResponse]) -> Callable:
+        STEPS.append(Step(role, label, run))
+        return run
+
+    return register
+
+
+def _csv(name: str, text: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, text.encode(), content_type="text/csv")
+
+
+# Filing, step by step ---------------------------------------------------------------------
+
+SYMPTOM = {
+    Category.HARDWARE: "screen",
+    Category.SOFTWARE: "frozen",
+    Category.NETWORK: "wifi",
+    Category.TRANSACTION: "charged_not_completed",
+    Category.OTHER: "other",
+}
+
+
+def _filing(lived: LivedIn, category: str, **fields: object) -> dict:
+    data = {
+        "device": lived.devices["verified"].pk,
+        "category": category,
+        "submission_token": str(uuid.uuid4()),
+        "symptom": SYMPTOM[category],
+        "can_take_payments": "no",
+        "description": "Nothing happens when I press a key.",
+        "callback_phone": "+86 138 0000 2222",
+        "action": "file",
+    }
+    if category == Category.TRANSACTION:
+        data.update(txn_time="2026-03-02T12:30", txn_amount="88.00")
+    return data | fields
+
+
+@step("merchant", "filing, step 1 sent with errors")
+def filing_start_wrong(client: Typed, lived: LivedIn) -> HttpResponse:
+    return client.get(reverse("tickets:new") + "?category=nope&device=0")
+
+
+for _category in Category.values:
+
+    @step("merchant", f"filing, step 2 ({_category})")
+    def filing_details(client: Typed, lived: LivedIn, category: str = _category) -> HttpResponse:
+        device = lived.devices["verified"].pk
+        return client.get(reverse("tickets:new") + f"?category={category}&device={device}")
+
+    @step("merchant", f"filing sent empty ({_category})")
+    def filing_empty(client: Typed, lived: LivedIn, category: str = _category) -> HttpResponse:
+        data = {
+            "category": category,
+            "device": lived.devices["verified"].pk,
+            "submission_token": str(uuid.uuid4()),
+        }
+        return client.post(reverse("tickets:new"), data)
+
+
+@step("merchant", "filing sent without a kind of fault")
+def filing_no_kind(client: Typed, lived: LivedIn) -> HttpResponse:
+    return client.post(reverse("tickets:new"), {}, follow=True)
+
+
+@step("merchant", "filing with wrong values")
+def filing_wrong(client: Typed, lived: LivedIn) -> HttpResponse:
+    data = _filing(
+        lived,
+        Category.TRANSACTION,
+        txn_time="yesterday",
+        txn_amount="-3",
+        card_last4="12a",
+        description="x",
+        callback_phone="",
+    )
+    return client.post(reverse("tickets:new"), data)
+
+
+@step("merchant", "filing a fault already open on the terminal")
+def filing_twin(client: Typed, lived: LivedIn) -> HttpResponse:
+    data = _filing(lived, Category.HARDWARE, attachments=[png()])
+    return client.post(reverse("tickets:new"), data)
+
+
+@step("merchant", "filing it anyway")
+def filing_anyway(client: Typed, lived: LivedIn) -> HttpResponse:
+    data = _filing(lived, Category.HARDWARE, action="file_anyway")
+    return client.post(reverse("tickets:new"), data, follow=True)
+
+
+@step("merchant", "filing: a check fixed it")
+def filing_fixed(client: Typed, lived: LivedIn) -> HttpResponse:
+    data = _filing(lived, Category.NETWORK, action="fixed", checks_tried=["router"])
+    return client.post(reverse("tickets:new"), data, follow=True)
+
+
+@step("merchant", "filed")
+def filed(client: Typed, lived: LivedIn) -> HttpResponse:
+    data = _filing(lived, Category.NETWORK, symptom="mobile")
+    return client.post(reverse("tickets:new"), data, follow=True)
+
+
+# Lists with filters -------------------------------------------------------------------------
+
+
+@step("merchant", "ticket list, filtered to nothing")
+def ticket_list_filtered(client: Typed, lived: LivedIn) -> HttpResponse:
+    return client.get(reverse("tickets:list") + "?status=closed&terminal=zzz")
+
+
+@step("merchant", "terminal list, searched for nothing")
+def terminal_list_searched(client: Typed, lived: LivedIn) -> HttpResponse:
+    return client.get(reverse("devices:list") + "?q=zzz")
+
+
+@step("technician", "queue, filtered")
+def queue_filtered(client: Typed, lived: LivedIn) -> HttpResponse:
+    queue = reverse("tickets:queue", args=[lived.tickets["question"].queue_id])
+    return client.get(queue + "?status=all&assigned=nobody&overdue=on&sort=priority&q=zzz")
+
+
+@step("technician", "queue, with filters that make no sense")
+def queue_nonsense(client: Typed, lived: LivedIn) -> HttpResponse:
+    queue = reverse("tickets:queue", args=[lived.tickets["question"].queue_id])
+    return client.get(queue + "?status=nope&priority=9&sort=nope&page=0")
+
+
+# The merchant's terminals -------------------------------------------------------------------
+
+
+def _terminal(lived: LivedIn, **fields: object) -> dict:
+    x = lived.world.provider_x
+    return {
+        "model": lived.devices["verified"].model_id,
+        "serial_number": "NEW0000123",
+        "purchase_date": (timezone.localdate() - timedelta(days=20)).isoformat(),
+        "provider": x.pk,
+        "acquirer": x.pk,
+        "status": "active",
+        "location": "Second till",
+        **fields,
+    }
+
+
+@step("merchant", "terminal registered")
+def terminal_registered(client: Typed, lived: LivedIn) -> HttpResponse:
+    data = _terminal(lived, proof_of_purchase=pdf())
+    return client.post(reverse("devices:new"), data, follow=True)
+
+
+@step("merchant", "terminal form with errors")
+def terminal_wrong(client: Typed, lived: LivedIn) -> HttpResponse:
+    data = _terminal(lived, serial_number="!!", purchase_date="2999-01-01", model="")
+    return client.post(reverse("devices:new"), data)
+
+
+@step("merchant", "terminal registered twice")
+def terminal_twice(client: Typed, lived: LivedIn) -> HttpResponse:
+    out = lived.devices["out"]
+    data = _terminal(lived, serial_number=out.serial_number, model=out.model_id)
+    return client.post(reverse("devices:new"), data, follow=True)
+
+
+@step("merchant", "terminal with another shop's serial")
+def terminal_elsewhere(client: Typed, lived: LivedIn) -> HttpResponse:
+    theirs = lived.world.device_b
+    data = _terminal(lived, serial_number=theirs.serial_number, model=theirs.model_id)
+    return client.post(reverse("devices:new"), data, follow=True)
+
+
+@step("merchant", "terminal edited")
+def terminal_edited(client: Typed, lived: LivedIn) -> HttpResponse:
+    device = lived.devices["unknown"]
+    data = _terminal(lived, serial_number=device.serial_number, model=device.model_id)
+    return client.post(reverse("devices:edit", args=[device.pk]), data, follow=True)
+
+
+def _import_file(lived: LivedIn, *, broken: bool) -> SimpleUploadedFile:
+    device = lived.devices["claimed"]
+    brand, model = device.model.brand.name, device.model.name
+    x = lived.world.provider_x.name
+    rows = [
+        "brand,model,serial,purchase date,provider,acquirer,location",
+        f"{brand},{model},IMP0001,2026-01-02,{x},{x},Till 3",
+    ]
+    if broken:
+        rows += [f"Nobody,{model},,2026-13-02,{x},Nobody,", f"{brand},{model},IMP0001,,{x},,"]
+    return _csv("shop.csv", "\n".join(rows) + "\n")
+
+
+@step("merchant", "import preview with errors")
+def import_wrong(client: Typed, lived: LivedIn) -> HttpResponse:
+    return client.post(reverse("devices:import"), {"file": _import_file(lived, broken=True)})
+
+
+@step("merchant", "import of a file that is not text")
+def import_binary(client: Typed, lived: LivedIn) -> HttpResponse:
+    upload = SimpleUploadedFile("x.csv", b"\x00\xff\xfe" * 10)
+    return client.post(reverse("devices:import"), {"file": upload})
+
+
+@step("merchant", "import of a file with a wrong header")
+def import_header(client: Typed, lived: LivedIn) -> HttpResponse:
+    upload = _csv("header.csv", "brand,colour\nPAX,red\n")
+    return client.post(reverse("devices:import"), {"file": upload})
+
+
+@step("merchant", "import preview")
+def import_preview(client: Typed, lived: LivedIn) -> HttpResponse:
+    return client.post(reverse("devices:import"), {"file": _import_file(lived, broken=False)})
+
+
+@step("merchant", "import confirmed")
+def import_confirmed(client: Typed, lived: LivedIn) -> HttpResponse:
+    preview = import_preview(client, lived)
+    data = {"confirm": "1", "digest": preview.context["digest"]}
+    return client.post(reverse("devices:import"), data, follow=True)
+
+
+@step("merchant", "import confirmed too late")
+def import_too_late(client: Typed, lived: LivedIn) -> HttpResponse:
+    data = {"confirm": "1", "digest": "0"}
+    return client.post(reverse("devices:import"), data, follow=True)
+
+
+# The technician's warranty register and terminal pages ------------------------------------
+
+
+def _register_file(lived: LivedIn, *, broken: bool) -> SimpleUploadedFile:
+    device = lived.devices["claimed"]
+    end = (timezone.localdate() + timedelta(days=400)).isoformat()
+    rows = [
+        "serial,brand,sold on,warranty end",
+        f"{device.serial_number},{device.model.brand.name},2026-01-02,{end}",
+        f"NOSUCH1,{device.model.brand.name},,{end}",
+    ]
+    if broken:
+        rows += ["X9,Nobody,2020-13-01,"]
+    return _csv("register.csv", "\n".join(rows) + "\n")
+
+
+@step("technician", "register preview with errors")
+def register_wrong(client: Typed, lived: LivedIn) -> HttpResponse:
+    upload = _register_file(lived, broken=True)
+    return client.post(reverse("terminals:register"), {"file": upload})
+
+
+@step("technician", "register preview")
+def register_preview(client: Typed, lived: LivedIn) -> HttpResponse:
+    upload = _register_file(lived, broken=False)
+    return client.post(reverse("terminals:register"), {"file": upload})
+
+
+@step("technician", "register applied")
+def register_applied(client: Typed, lived: LivedIn) -> HttpResponse:
+    preview = register_preview(client, lived)
+    data = {"digest": preview.context["digest"]}
+    return client.post(reverse("terminals:register_confirm"), data, follow=True)
+
+
+@step("technician", "register confirmed too late")
+def register_too_late(client: Typed, lived: LivedIn) -> HttpResponse:
+    return client.post(reverse("terminals:register_confirm"), {"digest": "0"}, follow=True)
+
+
+@step("technician", "terminal warranty set")
+def warranty_set(client: Typed, lived: LivedIn) -> HttpResponse:
+    path = reverse("terminals:warranty", args=[lived.devices["out"].pk])
+    data = {"warranty_end": "2030-01-01", "void": "", "void_reason": ""}
+    return client.post(path, data, follow=True)
+
+
+@step("technician", "terminal warranty with errors")
+def warranty_wrong(client: Typed, lived: LivedIn) -> HttpResponse:
+    path = reverse("terminals:warranty", args=[lived.devices["out"].pk])
+    data = {"warranty_end": "1999-01-01", "void": "on", "void_reason": ""}
+    return client.post(path, data, follow=True)
+
+
+# Getting in ---------------------------------------------------------------------------------
+
+
+@step("visitor", "log-in refused")
+def login_refused(client: Typed, lived: LivedIn) -> HttpResponse:
+    return client.post(reverse("login"), {"username": "alice", "password": "wrong"})
+
+
+@step("visitor", "log-in after many failures")
+def login_many_failures(client: Typed, lived: LivedIn) -> HttpResponse:
+    for attempt in range(12):
+        response = client.post(reverse("login"), {"username": "ada", "password": f"no{attempt}"})
+    return response
+
+
+@step("visitor", "password reset asked")
+def reset_asked(client: Typed, lived: LivedIn) -> HttpResponse:
+    data = {"email": lived.world.alice.email}
+    return client.post(reverse("password_reset"), data, follow=True)
+
+
+@step("visitor", "password reset with no address")
+def reset_no_address(client: Typed, lived: LivedIn) -> HttpResponse:
+    return client.post(reverse("password_reset"), {"email": "not an address"})
+
+
+def _reset_link(client: Typed, lived: LivedIn, token: str | None = None) -> HttpResponse:
+    user = lived.world.alice
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = token or default_token_generator.make_token(user)
+    path = reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
+    return client.get(path, follow=True)
+
+
+@step("visitor", "password reset link")
+def reset_link(client: Typed, lived: LivedIn) -> HttpResponse:
+    return _reset_link(client, lived)
+
+
+@step("visitor", "password reset link no longer valid")
+def reset_link_used(client: Typed, lived: LivedIn) -> HttpResponse:
+    return _reset_link(client, lived, token="bad-token")
+
+
+@step("visitor", "password reset link, the new password refused")
+def reset_refused(client: Typed, lived: LivedIn) -> HttpResponse:
+    form = _reset_link(client, lived).redirect_chain[-1][0]
+    return client.post(form, {"new_password1": "abc", "new_password2": "abd"})
+
+
+@step("visitor", "password reset link, the new password set")
+def reset_done(client: Typed, lived: LivedIn) -> HttpResponse:
+    form = _reset_link(client, lived).redirect_chain[-1][0]
+    password = "Long-enough-2026"
+    data = {"new_password1": password, "new_password2": password}
+    return client.post(form, data, follow=True)
+
+
+@step("merchant", "password changed")
+def password_changed(client: Typed, lived: LivedIn) -> HttpResponse:
+    password = "Long-enough-2026"
+    data = {"old_password": PASSWORD, "new_password1": password, "new_password2": password}
+    return client.post(reverse("password_change"), data, follow=True)
+
+
+@step("merchant", "password change refused")
+def password_refused(client: Typed, lived: LivedIn) -> HttpResponse:
+    data = {"old_password": "wrong", "new_password1": "123", "new_password2": "1234"}
+    return client.post(reverse("password_change"), data)
+
+
+# Error pages --------------------------------------------------------------------------------
+
+
+@step("merchant", "a page that does not exist")
+def not_found(client: Typed, lived: LivedIn) -> HttpResponse:
+    return client.get("/tickets/PD-999999/")
+
+
+@step("visitor", "a form sent without its CSRF cookie")
+def csrf_refused(client: Typed, lived: LivedIn) -> HttpResponse:
+    strict = Client(enforce_csrf_checks=True, **client.client.defaults)
+    return strict.post(reverse("login"), {"username": "alice", "password": "x"})
+
+
+# Each action on a ticket: done (the message and the page after it), refused, and sent
+# empty (the form again, with its errors) -----------------------------------------------------
+
+MERCHANT_ACTIONS: list[tuple[str, str, dict]] = [
+    ("reply", "asked", {"body": "The keypad beeps twice.", "attachments": "png"}),
+    ("cancel", "asked", {"reason": "restart", "other": ""}),
+    ("cancel", "asked", {"reason": "other", "other": "We sold the shop."}),
+    ("quote_accept", "quote", {}),
+    ("quote_decline", "quote", {}),
+    ("confirm", "resolved", {}),
+    ("reopen", "resolved", {"reason": "Still dark in the morning."}),
+    ("rate", "confirmed", {"rating": "5", "comment": ""}),
+    ("rate", "auto_closed", {"rating": "3", "comment": "Slow but fixed."}),
+    ("add_proof", "proof_needed", {"purchase_date": "2026-01-05", "proof": "pdf"}),
+    ("confirm", "question", {}),  # not now: refused
+    ("cancel", "confirmed", {"reason": "restart"}),  # closed: refused
+]
+WORK_ACTIONS: list[tuple[str, str, dict]] = [
+    ("claim", "new", {}),  # not routed yet: not in any queue of the provider
+    ("claim", "late", {}),
+    ("claim", "question", {}),  # someone's already: refused
+    ("assign", "late", {"assign-assignee": "xena"}),
+    ("reply", "question", {"reply-body": "A technician comes at three."}),
+    ("note", "question", {"note-body": "Spare board ordered."}),
+    ("ask", "late", {"ask-body": "Is the cable plugged in?"}),
+    (
+        "quote",
+        "claim_rejected_on_ticket",
+        {"quote-amount": "80.00", "quote-covers": "A new card reader"},
+    ),
+    (
+        "transfer",
+        "late",
+        {"transfer-queue": "paid_repair", "transfer-reason": "It needs the repair centre."},
+    ),
+    ("transfer", "quote", {"transfer-queue": "paid_repair", "transfer-reason": "Why not."}),
+    ("loaner_issue", "late", {"loaner-serial": "LN-0099"}),
+    ("loaner_return", "question", {}),
+    ("resolve", "question", {"resolve-code": "remote_fix", "resolve-note": "Reset it."}),
+    ("resolve", "quote", {"resolve-code": "replaced", "resolve-note": "Swapped."}),  # refused
+    (
+        "warranty_verify",
+        "claim_rejected",
+        {"wverify-warranty_end": "2027-05-01", "wverify-source": "proof", "wverify-note": ""},
+    ),
+    ("warranty_reject", "proof_sent", {"wreject-reason": "The invoice is for another shop."}),
+    ("warranty_reject", "late", {"wreject-reason": "No claim here."}),  # refused
+]
+FILES = {"png": lambda: [png("keys.png")], "pdf": lambda: pdf("bill.pdf")}
+
+
+def _values(lived: LivedIn, data: dict) -> dict:
+    """The form's fields, with fresh files and the world's ids in place of names."""
+    values = {key: FILES[value]() if value in FILES else value for key, value in data.items()}
+    if values.get("assign-assignee") == "xena":
+        values["assign-assignee"] = lived.world.xena.pk
+    if values.get("transfer-queue") == "paid_repair":
+        queue = Queue.objects.get(provider=lived.world.provider_x, kind=Queue.Kind.PAID_REPAIR)
+        values["transfer-queue"] = queue.pk
+    return values
+
+
+for _role, _actions, _prefix in (
+    ("merchant", MERCHANT_ACTIONS, "tickets:"),
+    ("technician", WORK_ACTIONS, "tickets:work_"),
+):
+    for _action, _ticket, _data in _actions:
+        for _sent in ("done", "empty") if _data else ("done",):
+
+            @step(_role, f"{_role} {_action} on {_ticket}, {_sent}")
+            def act(
+                client: Typed,
+                lived: LivedIn,
+                url: str = _prefix + _action,
+                ticket: str = _ticket,
+                data: dict = _data if _sent == "done" else {},
+            ) -> HttpResponse:
+                path = reverse(url, args=[lived.tickets[ticket].reference])
+                return client.post(path, _values(lived, data), follow=True)
+
+
+@pytest.mark.parametrize("role", ["merchant", "technician", "visitor"])
+def test_what_forms_and_actions_show_is_chinese(lived_in: LivedIn, role: str) -> None:
+    who = people(lived_in)[role]
+    found: dict[str, list[str]] = {}
+    for each in [each for each in STEPS if each.role == role]:
+        typed: set[str] = set()
+        pages = {}
+        for language in LANGUAGES:
+            with rolled_back():
+                pages[language] = as_reader(
+                    who, language, lambda client, s=each: s.run(client, lived_in), typed
+                )
+                # The data as the page showed it (a filing adds its reference).
+                typed |= entered_data(lived_in)
+        english, chinese = pages["en"], pages["zh-hans"]
+        assert is_page(english), f"{each.label}: {english.status_code}, not a page"
+        for finding in findings(english, chinese, typed):
+            found.setdefault(finding, []).append(each.label)
+    assert found == {}, report(found)
+
+
+@pytest.mark.parametrize("handler", ["bad_request", "permission_denied", "server_error"])
+def test_the_error_pages_are_chinese(world, rf, handler: str) -> None:  # noqa: ANN001
+    """The pages Django's handlers render (404 and the CSRF refusal are reached above)."""
+    pages = {}
+    for language in LANGUAGES:
+        request = rf.get("/somewhere/")
+        request.user = AnonymousUser()
+        with translation.override(language):
+            if handler == "server_error":
+                pages[language] = defaults.server_error(request)
+            elif handler == "bad_request":
+                pages[language] = defaults.bad_request(request, SuspiciousOperation())
+            else:
+                pages[language] = defaults.permission_denied(request, PermissionDenied())
+    found = findings(pages["en"], pages["zh-hans"], entered_data(LivedIn(world=world)))
+    assert found == [], "\n".join(found)
