@@ -282,11 +282,6 @@ def explain_facts(facts: dict) -> str:
     }
 
 
-def explain(ticket: Ticket, queue: Queue, billable: bool | None) -> str:
-    """The explanation for `ticket` in `queue`, now, in the active language."""
-    return explain_facts(facts_for(ticket, queue, billable))
-
-
 # Applying a decision ----------------------------------------------------------------------
 
 
