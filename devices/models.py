@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -63,6 +64,22 @@ class Provider(models.Model):
             "Empty: each model's own default warranty."
         ),
     )
+    # Outage detection (outages.detection): this many shops of one city reporting the
+    # same kind of fault within the window open a suspected incident.
+    incident_shops = models.PositiveSmallIntegerField(
+        _("shops that make an incident"),
+        default=3,
+        validators=[MinValueValidator(2)],
+        help_text=_(
+            "When this many different shops of one city report the same network, software "
+            "or payment fault within the window, PosDesk opens a suspected incident."
+        ),
+    )
+    incident_window_minutes = models.PositiveSmallIntegerField(
+        _("incident window (minutes)"),
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+    )
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -97,6 +114,13 @@ class Merchant(models.Model):
         max_length=80,
         blank=True,
         validators=[refuse_card_number, refuse_control_characters],
+    )
+    district = models.CharField(
+        _("district"),
+        max_length=80,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters],
+        help_text=_("Known problems of the network are announced by city and district."),
     )
     address = models.CharField(
         _("address"),

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "devices",
     "tickets",
     "mail",
+    "outages",
 ]
 
 MIDDLEWARE = [
@@ -287,6 +288,13 @@ EMAIL_OUTBOX_GIVE_UP = timedelta(hours=env_positive_int("EMAIL_OUTBOX_GIVE_UP_HO
 EMAIL_OUTBOX_LEASE_SECONDS = env_positive_int(
     "EMAIL_OUTBOX_LEASE_SECONDS", CELERY_TASK_TIME_LIMIT + 60
 )
+# Outages (outages/): a public incident update not sent to its shops this long after it
+# was written is queued again by beat; a shop that cannot take payments may say it
+# stopped up to this many hours before filing; and may log the sales it took another
+# way until this many days after it takes card payments again.
+OUTAGES_FAN_OUT_GRACE_SECONDS = env_positive_int("OUTAGES_FAN_OUT_GRACE_SECONDS", 60)
+OUTAGES_DOWNTIME_MAX_BACK_HOURS = env_positive_int("OUTAGES_DOWNTIME_MAX_BACK_HOURS", 48)
+OUTAGES_OFFLINE_LOG_DAYS = env_positive_int("OUTAGES_OFFLINE_LOG_DAYS", 7)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Tickets filed while the broker was down are routed once it is back.
     "sweep-unrouted-tickets": {
@@ -315,6 +323,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "send-warranty-reminders": {
         "task": "devices.tasks.send_warranty_reminders",
         "schedule": timedelta(days=1),
+    },
+    # An incident update the broker never delivered still reaches every shop.
+    "sweep-incident-updates": {
+        "task": "outages.tasks.sweep_incident_updates",
+        "schedule": timedelta(seconds=OUTAGES_FAN_OUT_GRACE_SECONDS),
+        "options": {"expires": max(OUTAGES_FAN_OUT_GRACE_SECONDS, 60)},
     },
 }
 # Days before a terminal's warranty ends that its shop is e-mailed about it.

@@ -46,6 +46,7 @@ urlpatterns = [
     path("devices/", include("devices.urls")),
     path("work/terminals/", include("devices.urls_work")),
     path("", include("tickets.urls")),
+    path("", include("outages.urls")),
     path("i18n/setlang/", language.set_language, name="set_language"),
     path("admin/", admin.site.urls),
 ]

@@ -57,6 +57,65 @@ def _withdrawn(event: TicketEvent) -> str:
     return _("%(reason)s: %(details)s") % {"reason": label, "details": event.body}
 
 
+def _incident_title(data: dict) -> str:
+    """What an incident is about, from the facts its events carry (outages.services):
+    the technician's summary in the reader's language if they wrote one, else the
+    symptom in words."""
+    from django.utils.translation import get_language
+
+    from tickets.models import Category, symptom_label
+
+    chinese = (get_language() or "").startswith("zh")
+    typed = (data.get("summary_zh_hans") if chinese else data.get("summary")) or (
+        data.get("summary") or data.get("summary_zh_hans")
+    )
+    if typed:
+        return typed
+    category, symptoms = data.get("category", ""), data.get("symptoms") or []
+    if len(symptoms) == 1:
+        return symptom_label(category, symptoms[0])
+    return str(Category(category).label) if category in Category.values else ""
+
+
+def _incident_area(data: dict) -> str:
+    city, district = data.get("city", ""), data.get("district", "")
+    if not city:
+        return _("all areas")
+    return f"{city} · {district}" if district else city
+
+
+def _incident_typed(event: TicketEvent) -> str:
+    """The update's text in the reader's language when the technician wrote it."""
+    from django.utils.translation import get_language
+
+    chinese = (get_language() or "").startswith("zh")
+    zh = event.data.get("body_zh_hans", "")
+    return (zh if chinese else event.body) or event.body or zh
+
+
+def _incident(event: TicketEvent) -> str:
+    data = event.data
+    facts = {
+        "title": _incident_title(data),
+        "area": _incident_area(data),
+        "provider": data.get("provider_name", ""),
+    }
+    if event.kind == K.INCIDENT_LINKED:
+        since = timezone.localtime(datetime.fromisoformat(data["since"])).strftime("%H:%M")
+        return _(
+            "Linked to a known problem since %(since)s: %(title)s in %(area)s, handled by "
+            "%(provider)s. Its updates come here."
+        ) % {**facts, "since": since}
+    typed = _incident_typed(event)
+    if event.kind == K.RESOLVED:
+        said = _("The known problem is fixed: %(title)s.") % facts
+    elif data.get("update_kind") == "confirmed":
+        said = _("%(provider)s confirmed the known problem: %(title)s in %(area)s.") % facts
+    else:
+        said = _("Update on the known problem: %(title)s.") % facts
+    return f"{said} {typed}" if typed else said
+
+
 def event_text(event: TicketEvent) -> str:
     data = event.data or {}
     if event.kind == K.ROUTED and "facts" in data:
@@ -69,6 +128,10 @@ def event_text(event: TicketEvent) -> str:
         return _("Routing did not succeed after %(n)d attempts: an admin must route it.") % {
             "n": data["attempts"]
         }
+    if event.kind == K.INCIDENT_LINKED and "since" in data:
+        return _incident(event)
+    if event.kind in (K.INCIDENT_UPDATE, K.RESOLVED) and "incident" in data:
+        return _incident(event)
     if event.kind == K.CANCELLED and "reason" in data:
         return _withdrawn(event)
     if event.kind == K.CLOSED and "auto_close_days" in data:

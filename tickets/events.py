@@ -9,12 +9,17 @@ events itself.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from tickets.models import Ticket, TicketEvent
 
 if TYPE_CHECKING:
     from portal.models import User
+
+# Rows per INSERT of `record_many`: 5,000 events of eight columns stay well under
+# PostgreSQL's 65,535 parameters per statement.
+MANY_BATCH = 5000
 
 
 def record(
@@ -47,3 +52,31 @@ def record(
     if announce:
         announce_event(event)
     return event
+
+
+def record_many(
+    tickets: Iterable[tuple[int, int | None]],
+    kind: str,
+    actor: User | None = None,
+    body: str = "",
+    *,
+    public: bool = True,
+    data: dict | None = None,
+) -> list[TicketEvent]:
+    """The same entry on many timelines at once, in one INSERT per MANY_BATCH tickets:
+    an incident's update or resolution on each of its tickets. `tickets` are
+    (ticket id, provider id of its queue) pairs, as the caller read them with its
+    locks. Nobody is mailed: the caller writes one e-mail per shop itself."""
+    rows = [
+        TicketEvent(
+            ticket_id=ticket_id,
+            kind=kind,
+            actor=actor,
+            body=body,
+            public=public,
+            provider_id=provider_id,
+            data=data or {},
+        )
+        for ticket_id, provider_id in tickets
+    ]
+    return TicketEvent.objects.bulk_create(rows, batch_size=MANY_BATCH)

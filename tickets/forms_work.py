@@ -202,6 +202,10 @@ class LoanerIssueForm(forms.Form):
 
 class ResolveForm(forms.Form):
     code = forms.ChoiceField(
-        label=_("Resolution"), choices=[("", "---------"), *Ticket.Resolution.choices]
+        label=_("Resolution"),
+        choices=[
+            ("", "---------"),
+            *(c for c in Ticket.Resolution.choices if c[0] != Ticket.Resolution.INCIDENT_OVER),
+        ],
     )
     note = _text(_("What was done"))

@@ -351,6 +351,8 @@ class Ticket(models.Model):
         REPLACED = "replaced", _("Replaced")
         NO_FAULT = "no_fault", _("No fault found")
         NOT_COVERED = "not_covered", _("Not covered")
+        # Set only by an incident's resolution (outages), for all its tickets at once.
+        INCIDENT_OVER = "incident_over", _("Known problem fixed")
 
     class CancelReason(models.TextChoices):
         """Why the shop withdrew it: the code is kept in the `cancelled` event's data and
@@ -723,6 +725,9 @@ class TicketEvent(models.Model):
         CANCELLED_BY_ADMIN = "admin_cancelled", _("Cancelled by PosDesk")
         DUPLICATE = "duplicate", _("Closed as a duplicate")
         UNASSIGNED = "unassigned", _("Back in the queue")
+        INCIDENT_LINKED = "incident_linked", _("Linked to a known problem")
+        INCIDENT_UPDATE = "incident_update", _("Known problem update")
+        PAYMENTS_BACK = "payments_back", _("Taking payments again")
 
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")

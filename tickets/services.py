@@ -24,7 +24,7 @@ from django.utils import timezone
 from devices.warranty import WarrantyStatus
 from portal import broker
 from portal.storage import atomic_with_uploads
-from tickets import events, workflow
+from tickets import events, hooks, workflow
 from tickets.models import (
     Attachment,
     SelfHelpSuccess,
@@ -144,6 +144,7 @@ def file_ticket(
     attachments: Iterable[CheckedFile] = (),
     submission_token: uuid.UUID | None = None,
     allow_open_twin: bool = False,
+    payments_down_since: datetime | None = None,
 ) -> tuple[Ticket, bool]:
     """File a fault ticket. Returns (ticket, created).
 
@@ -153,6 +154,9 @@ def file_ticket(
     `AlreadyOpen` with that ticket, unless the shop saw it and files anyway
     (`allow_open_twin`: the same fault can come back on a repaired terminal's twin
     symptom, and only the shop knows).
+
+    `payments_down_since`: when a shop that cannot take payments says it stopped
+    before it filed (its downtime starts then; see tickets.hooks.ticket_filed).
     """
     if device.merchant_id != merchant.pk:
         raise FilingRefused("The terminal belongs to another merchant.")
@@ -216,6 +220,7 @@ def file_ticket(
                 announce=False,
             )
             save_attachments(ticket=ticket, event=event, user=reporter, files=attachments)
+            hooks.ticket_filed.send(Ticket, ticket=ticket, payments_down_since=payments_down_since)
             # No e-mail of its own: the shop's other members hear of the ticket when it
             # is routed, seconds later, with who handles it (tickets.notifications).
             transaction.on_commit(partial(enqueue_routing, ticket.pk), robust=True)

@@ -31,9 +31,13 @@ DB_RETRIES = 6
 )
 def route_ticket(ticket_id: int) -> None:
     """Route one filed ticket. Delivered twice, it routes once (see routing.route)."""
+    from tickets.hooks import ticket_routed
     from tickets.routing import route
 
-    route(ticket_id)
+    ticket = route(ticket_id)
+    if ticket is not None and ticket.routed_at is not None:
+        # Committed: incidents link it (outages), in this task, not one more per filing.
+        ticket_routed.send(type(ticket), ticket=ticket)
 
 
 @shared_task(

@@ -16,6 +16,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.models import Case, DurationField, ExpressionWrapper, F, QuerySet, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from devices import services as device_services
 from devices.warranty import WarrantyCheck, WarrantyStatus
 from portal.storage import atomic_with_uploads
-from tickets import events
+from tickets import events, hooks
 from tickets.models import Queue, Quote, Ticket, TicketEvent
 from tickets.pci import CARD_NUMBER_MESSAGE, contains_card_number
 
@@ -86,6 +88,10 @@ ACTIONS: dict[str, Action] = {
     "warranty_reject": Action(
         gettext_lazy("Reject the warranty claim"), frozenset({TECHNICIAN}), OPEN, None
     ),
+    # An incident is over (outages): all its open tickets at once, see resolve_many.
+    "incident_resolve": Action(
+        gettext_lazy("Resolve with the known problem"), frozenset({TECHNICIAN}), OPEN, S.RESOLVED
+    ),
     # Merchant
     "merchant_reply": Action(gettext_lazy("Reply"), frozenset({MERCHANT}), FILED, None),
     "quote_accept": Action(
@@ -108,6 +114,10 @@ ACTIONS: dict[str, Action] = {
     ),
     "cancel": Action(gettext_lazy("Cancel"), frozenset({MERCHANT}), FILED, S.CANCELLED),
     "rate": Action(gettext_lazy("Rate"), frozenset({MERCHANT}), frozenset({S.CLOSED}), None),
+    # The shop takes card payments again while the ticket is still open (its downtime ends).
+    "payments_back": Action(
+        gettext_lazy("We can take payments again"), frozenset({MERCHANT}), FILED, None
+    ),
     "add_proof": Action(
         gettext_lazy("Send the proof of purchase"), frozenset({MERCHANT}), FILED, None
     ),
@@ -144,6 +154,8 @@ REPAIR_RESOLUTIONS = frozenset(
 )
 
 # Offered or not depending on whether a quote waits for the merchant's answer.
+# What a technician may choose for one ticket; "known problem fixed" is the incident's.
+TECHNICIAN_RESOLUTIONS = frozenset(Ticket.Resolution.values) - {Ticket.Resolution.INCIDENT_OVER}
 _PENDING_QUOTE_MATTERS = frozenset({"quote_accept", "quote_decline", "transfer"})
 
 
@@ -272,6 +284,10 @@ def _responded(ticket: Ticket, now: datetime) -> None:
         ticket.first_responded_at = now
 
 
+# The states in which a shop's fault is over (for its downtime, see tickets.hooks).
+ENDED = frozenset({S.RESOLVED, S.CLOSED, S.CANCELLED})
+
+
 def _move(ticket: Ticket, action: Action, now: datetime) -> None:
     if action.target is None or action.target == ticket.status:
         return
@@ -279,7 +295,10 @@ def _move(ticket: Ticket, action: Action, now: datetime) -> None:
         _resume_sla(ticket, now)
     if action.target == S.WAITING_MERCHANT:
         _pause_sla(ticket, now)
+    ended = action.target in ENDED and ticket.status not in ENDED
     ticket.status = action.target
+    if ended:
+        hooks.tickets_ended.send(Ticket, ticket_ids=[ticket.pk], at=now, how=action.target)
 
 
 def _start(
@@ -499,7 +518,7 @@ def repair_refusal(ticket: Ticket) -> str | None:
 def resolve(ticket: Ticket, user: User, code: str, note_text: str) -> Ticket:
     with transaction.atomic():
         t, action = _start(ticket, "resolve", user)
-        if code not in Ticket.Resolution.values:
+        if code not in TECHNICIAN_RESOLUTIONS:
             raise NotAllowed(_("Choose how the fault was resolved."))
         if code in REPAIR_RESOLUTIONS and (refusal := repair_refusal(t)):
             raise NotAllowed(refusal)
@@ -521,6 +540,71 @@ def resolve(ticket: Ticket, user: User, code: str, note_text: str) -> Ticket:
             data={"resolution": code, "resolution_label": str(Ticket.Resolution(code).label)},
         )
         return t
+
+
+def resolve_many(
+    tickets: QuerySet[Ticket],
+    user: User | None,
+    *,
+    provider_id: int,
+    data: dict,
+    body: str = "",
+) -> list[tuple[int, int, str]]:
+    """Resolve every ticket of `tickets` the "incident_resolve" action allows, at once
+    and with a fixed number of statements however many there are: an incident is over
+    (outages.fanout). Each gets its `resolved` event; nobody is mailed here (the caller
+    writes one e-mail per shop). A ticket waiting on the merchant's decision on a
+    quote keeps waiting: that price is still theirs to answer.
+
+    Only tickets in `provider_id`'s queues: one transferred to another provider since
+    it was linked is that provider's to resolve. `user` (the technician who resolved the
+    incident, None for an admin's) is the events' actor.
+
+    Returns (ticket id, merchant id, reference) of those it resolved. The caller's transaction
+    holds their row locks until it commits."""
+    action = ACTIONS["incident_resolve"]
+    with transaction.atomic():
+        rows = list(
+            tickets.filter(status__in=action.sources, queue__provider_id=provider_id)
+            .exclude(status=S.WAITING_MERCHANT, quotes__status=Quote.Status.PENDING)
+            .select_for_update(of=("self",))
+            .order_by("pk")
+            .values_list("pk", "merchant_id", "reference", "queue__provider_id")
+        )
+        if not rows:
+            return []
+        ids = [pk for pk, *_rest in rows]
+        now = timezone.now()
+        body = _free_text(body)
+        paused_for = ExpressionWrapper(Value(now) - F("sla_paused_at"), DurationField())
+        Ticket.objects.filter(pk__in=ids).update(
+            status=action.target,
+            resolution_code=Ticket.Resolution.INCIDENT_OVER,
+            resolution_note=body,
+            resolved_at=now,
+            first_responded_at=Coalesce(F("first_responded_at"), Value(now)),
+            assigned_to_id=Coalesce(F("assigned_to_id"), Value(user.pk if user else None)),
+            # _resume_sla for those that waited on the merchant (resolution is what counts).
+            resolution_due=Case(
+                When(sla_paused_at__isnull=False, then=F("resolution_due") + paused_for),
+                default=F("resolution_due"),
+            ),
+            sla_paused_at=None,
+            updated_at=now,
+        )
+        events.record_many(
+            [(pk, provider) for pk, _merchant, _reference, provider in rows],
+            TicketEvent.Kind.RESOLVED,
+            user,
+            body,
+            data={
+                **data,
+                "resolution": Ticket.Resolution.INCIDENT_OVER,
+                "resolution_label": str(Ticket.Resolution.INCIDENT_OVER.label),
+            },
+        )
+        hooks.tickets_ended.send(Ticket, ticket_ids=ids, at=now, how=action.target)
+        return [(pk, merchant, reference) for pk, merchant, reference, _provider in rows]
 
 
 # The warranty claim ---------------------------------------------------------------------
@@ -688,6 +772,14 @@ def reopen(ticket: Ticket, user: User, reason: str) -> Ticket:
         t.save()
         _record(t, TicketEvent.Kind.REOPENED, user, reason)
         return t
+
+
+def payments_back(ticket: Ticket, user: User) -> TicketEvent:
+    """The shop says it takes card payments again: the fault may go on (a printer), the
+    downtime is over (outages keeps its record)."""
+    with transaction.atomic():
+        t, _action = _start(ticket, "payments_back", user)
+        return _record(t, TicketEvent.Kind.PAYMENTS_BACK, user)
 
 
 def cancel(
