@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.db import connection
 
 from devices.models import Device
+from outages.models import Incident
 from portal.models import User
 from tests.factories import TicketFactory
 from tickets.models import Attachment, Queue, Quote, Ticket, TicketEvent
@@ -38,6 +39,8 @@ class Scenario:
     queue_y: Queue
     quote_a: Quote
     quote_b: Quote
+    incident_x: Incident  # provider X's, in Shop A's city: A's terminal is covered
+    incident_y: Incident  # provider Y's
 
     def side_a(self) -> dict[str, object]:
         """Ids of merchant A's / provider X's objects, by kind: alice's and xavier's own."""
@@ -46,6 +49,7 @@ class Scenario:
             "ticket": self.ticket_a.reference,
             "attachment": self.attachment_a.pk,
             "queue": self.queue_x.pk,
+            "incident": self.incident_x.pk,
         }
 
     def side_b(self) -> dict[str, object]:
@@ -55,6 +59,7 @@ class Scenario:
             "ticket": self.ticket_b.reference,
             "attachment": self.attachment_b.pk,
             "queue": self.queue_y.pk,
+            "incident": self.incident_y.pk,
         }
 
 
@@ -112,6 +117,21 @@ def scenario(world, media_root) -> Scenario:  # noqa: ANN001
         quote_b=Quote.objects.create(
             ticket=ticket_b, amount=Decimal("100"), covers="B", created_by=world.yuri
         ),
+        incident_x=_incident(world.provider_x, world.xavier),
+        incident_y=_incident(world.provider_y, world.yuri),
+    )
+
+
+def _incident(provider, technician: User) -> Incident:  # noqa: ANN001
+    """An open outage of every kind of fault in the shops' city, handled by `provider`."""
+    from outages import services
+
+    return services.declare(
+        provider=provider,
+        user=technician,
+        category="network",
+        city="Shanghai",
+        summary="Payment host unreachable",
     )
 
 
@@ -148,7 +168,7 @@ def crafted_post(scenario: Scenario) -> dict[str, object]:
     }
 
 
-FINGERPRINT_APPS = ("devices", "tickets", "portal")
+FINGERPRINT_APPS = ("devices", "tickets", "portal", "outages", "mail")
 
 
 @functools.cache

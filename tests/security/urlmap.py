@@ -23,6 +23,8 @@ KWARG_KINDS: list[tuple[str, str, str]] = [
     ("tickets:*", "queue", "queue"),
     ("tickets:*", "queue_pk", "queue"),
     ("tickets:*", "reference", "ticket"),
+    ("outages:*", "pk", "incident"),
+    ("outages:*", "reference", "ticket"),
 ]
 
 # Reachable without logging in (everything else redirects to log-in, or is a 404/405).
