@@ -22,6 +22,7 @@ from portal.validators import (
 from tickets.forms import ColumnChoices
 from tickets.models import Category, Priority, Queue, Ticket
 from tickets.pci import refuse_card_number
+from tickets.queues import transfer_targets
 
 TEXT_MAX = 5000
 
@@ -182,13 +183,9 @@ class TransferForm(forms.Form):
 
     def __init__(self, *args: object, ticket: Ticket, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        # Any active queue, also another provider's: sending a payment dispute to the
-        # acquirer is the point of a transfer.
+        # Sensible targets only (tickets.queues.transfer_targets); workflow checks again.
         self.fields["queue"].queryset = (
-            Queue.objects.filter(active=True)
-            .exclude(pk=ticket.queue_id)
-            .select_related("provider")
-            .order_by("provider__name", "name")
+            transfer_targets(ticket).select_related("provider").order_by("provider__name", "name")
         )
 
 

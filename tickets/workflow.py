@@ -28,6 +28,7 @@ from portal.storage import atomic_with_uploads
 from tickets import events, hooks
 from tickets.models import Queue, Quote, Ticket, TicketEvent
 from tickets.pci import CARD_NUMBER_MESSAGE, contains_card_number
+from tickets.queues import transfer_targets
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -435,6 +436,13 @@ def transfer(ticket: Ticket, user: User, queue: Queue, reason: str) -> Ticket:
             raise NotAllowed(_("The ticket is already in that queue."))
         if not queue.active:
             raise NotAllowed(_("That queue is not active."))
+        if not transfer_targets(t).filter(pk=queue.pk).exists():
+            raise NotAllowed(
+                _(
+                    "Transfer only to your own queues, the terminal's provider's or acquirer's "
+                    "repair and payment queues, or the platform triage."
+                )
+            )
         if _has_pending_quote(t):
             # The merchant may be accepting this provider's price right now; the new queue
             # could neither honour it nor send its own while it is pending.

@@ -184,6 +184,9 @@ def test_transfer_to_another_provider_sends_the_technician_home(
     as_user,  # noqa: ANN001
     ticket: Ticket,
 ) -> None:
+    # X services the terminal, Y acquires its payments: a payment dispute goes to Y.
+    world.device_a.acquirer = world.provider_y
+    world.device_a.save()
     target = Queue.objects.get(provider=world.provider_y, kind=Queue.Kind.TRANSACTION_SUPPORT)
     client = as_user(world.xavier)
     response = client.post(

@@ -130,10 +130,14 @@ def test_the_assign_list_holds_only_the_providers_people(world: World, as_user) 
     assert set(form.fields["assignee"].queryset) == {world.xavier, world.xena}
 
 
-def test_the_transfer_list_holds_other_active_queues_of_any_provider(
+def test_the_transfer_list_holds_other_active_queues_of_the_terminals_providers(
     world: World,
     as_user,  # noqa: ANN001
 ) -> None:
+    # Y acquires the terminal's payments: its repair and payment desks are offered
+    # (tickets/tests/test_transfer_targets.py has the whole rule).
+    world.device_a.acquirer = world.provider_y
+    world.device_a.save()
     ticket = queued_ticket(world.device_a)
     inactive = Queue.objects.get(provider=world.provider_y, kind=Queue.Kind.PAID_REPAIR)
     inactive.active = False
