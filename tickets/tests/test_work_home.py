@@ -55,7 +55,12 @@ def test_the_counts_are_one_query_however_many_queues(world: World, as_user) -> 
     with CaptureQueriesContext(connection) as many:
         client.get(URL)
     assert len(many) == len(few)
-    counted = [q["sql"] for q in many.captured_queries if "COUNT(" in q["sql"].upper()]
+    # The queues' counts (the open incidents block counts its shops in a query of its own).
+    counted = [
+        q["sql"]
+        for q in many.captured_queries
+        if "COUNT(" in q["sql"].upper() and 'FROM "tickets_queue"' in q["sql"]
+    ]
     assert len(counted) == 1
     assert "GROUP BY" in counted[0].upper()
 

@@ -28,6 +28,8 @@ from django.views.decorators.http import require_POST, require_safe
 from devices.forms import WarrantyRejectForm, WarrantyVerifyForm
 from devices.views_work import proof_response, warranty_history
 from devices.warranty import WarrantySource
+from outages.models import IncidentTicket
+from outages.views_work import home_incidents
 from portal.access import provider_of
 from tickets import limits, sla, workflow
 from tickets.access import technician_ticket
@@ -187,7 +189,12 @@ def work_home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tickets/work/home.html",
-        {"provider": provider, "queues": queues, "rows": _rows(urgent, now)},
+        {
+            "provider": provider,
+            "queues": queues,
+            "rows": _rows(urgent, now),
+            **home_incidents(provider),
+        },
     )
 
 
@@ -384,6 +391,12 @@ def _render_ticket(
             "repair_refusal": workflow.repair_refusal(ticket),
             "own_terminal": device.provider_id == provider.pk,
             "warranty_history": warranty_history(device, limit=WARRANTY_CHANGES_SHOWN),
+            # One query: the incident holding this ticket, if it is this provider's.
+            "incident_link": IncidentTicket.objects.filter(
+                ticket=ticket, incident__provider=provider
+            )
+            .select_related("incident")
+            .first(),
             "now": now,
         },
     )
