@@ -19,8 +19,11 @@ from portal.models import User
 from portal.validators import refuse_control_characters
 from tickets import routing, workflow
 from tickets.models import (
+    WEEKDAYS,
     Advice,
     Attachment,
+    BusinessCalendar,
+    Holiday,
     Queue,
     Quote,
     RoutingRule,
@@ -35,6 +38,38 @@ SLA_FIELDS = (
     ("first_response_p1", "first_response_p2", "first_response_p3"),
     ("resolution_p1", "resolution_p2", "resolution_p3"),
 )
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 3
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "always_open", "queue_count"]
+    search_fields = ["name"]
+    inlines = [HolidayInline]
+    fieldsets = [
+        (None, {"fields": ["name", "always_open"]}),
+        (
+            _("Weekly hours"),
+            {
+                "fields": [(f"{code}_opens", f"{code}_closes") for code, _day in WEEKDAYS],
+                "description": _(
+                    "One span per day, opening before closing. Leave both empty on a closed "
+                    "day. Times are in the portal's time zone."
+                ),
+            },
+        ),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BusinessCalendar]:
+        return super().get_queryset(request).annotate(_queues=Count("queues"))
+
+    @admin.display(description=_("queues"), ordering="_queues")
+    def queue_count(self, obj: BusinessCalendar) -> int:
+        return obj._queues
 
 
 @admin.register(Queue)
@@ -57,8 +92,11 @@ class QueueAdmin(SimpleHistoryAdmin):
         (
             _("SLA targets (minutes)"),
             {
-                "fields": SLA_FIELDS,
-                "description": _("First response and resolution, for priorities P1, P2, P3."),
+                "fields": ["calendar", *SLA_FIELDS],
+                "description": _(
+                    "First response and resolution, for priorities P1, P2, P3: minutes of "
+                    "the calendar's open hours, or of every hour without one."
+                ),
             },
         ),
     ]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import time
 from pathlib import PurePath
 from typing import Any
 
@@ -90,6 +90,103 @@ class Priority(models.IntegerChoices):
     P3 = 3, _("P3 · can still take payments")
 
 
+WEEKDAYS = (
+    ("mon", _("Monday")),
+    ("tue", _("Tuesday")),
+    ("wed", _("Wednesday")),
+    ("thu", _("Thursday")),
+    ("fri", _("Friday")),
+    ("sat", _("Saturday")),
+    ("sun", _("Sunday")),
+)
+
+
+class BusinessCalendar(models.Model):
+    """When a queue's SLA clock runs: weekly hours and holidays (tickets.calendars), or
+    round the clock for providers with 24-hour support."""
+
+    name = models.CharField(
+        _("name"), max_length=120, validators=[refuse_card_number, refuse_control_characters]
+    )
+    always_open = models.BooleanField(
+        _("24 hours, every day"),
+        default=False,
+        help_text=_("Round-the-clock support: the hours and holidays below are not used."),
+    )
+    # Each weekday's one open span; both empty: closed that day.
+    mon_opens = models.TimeField(_("Monday opens"), null=True, blank=True)
+    mon_closes = models.TimeField(_("Monday closes"), null=True, blank=True)
+    tue_opens = models.TimeField(_("Tuesday opens"), null=True, blank=True)
+    tue_closes = models.TimeField(_("Tuesday closes"), null=True, blank=True)
+    wed_opens = models.TimeField(_("Wednesday opens"), null=True, blank=True)
+    wed_closes = models.TimeField(_("Wednesday closes"), null=True, blank=True)
+    thu_opens = models.TimeField(_("Thursday opens"), null=True, blank=True)
+    thu_closes = models.TimeField(_("Thursday closes"), null=True, blank=True)
+    fri_opens = models.TimeField(_("Friday opens"), null=True, blank=True)
+    fri_closes = models.TimeField(_("Friday closes"), null=True, blank=True)
+    sat_opens = models.TimeField(_("Saturday opens"), null=True, blank=True)
+    sat_closes = models.TimeField(_("Saturday closes"), null=True, blank=True)
+    sun_opens = models.TimeField(_("Sunday opens"), null=True, blank=True)
+    sun_closes = models.TimeField(_("Sunday closes"), null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("business calendar")
+        verbose_name_plural = _("business calendars")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def week(self) -> tuple[tuple[time, time] | None, ...]:
+        days = []
+        for code, _label in WEEKDAYS:
+            opens, closes = getattr(self, f"{code}_opens"), getattr(self, f"{code}_closes")
+            days.append((opens, closes) if opens is not None and closes is not None else None)
+        return tuple(days)
+
+    def clean(self) -> None:
+        errors = {}
+        for code, _label in WEEKDAYS:
+            opens, closes = getattr(self, f"{code}_opens"), getattr(self, f"{code}_closes")
+            if (opens is None) != (closes is None):
+                errors[f"{code}_closes"] = _("Give both the opening and the closing time, or none.")
+            elif opens is not None and closes <= opens:
+                errors[f"{code}_closes"] = _("Closing must be after opening, on the same day.")
+        if not self.always_open and all(day is None for day in self.week()) and not errors:
+            errors["always_open"] = _("Give some open hours, or tick 24 hours.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class Holiday(models.Model):
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        on_delete=models.CASCADE,
+        related_name="holidays",
+        verbose_name=_("calendar"),
+    )
+    date = models.DateField(_("date"))
+    name = models.CharField(
+        _("name"),
+        max_length=120,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters],
+    )
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="holiday_once_per_calendar")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}".strip()
+
+
 class Queue(models.Model):
     """An after-sales queue of one provider, or the platform's triage queue."""
 
@@ -114,7 +211,16 @@ class Queue(models.Model):
         _("name"), max_length=120, validators=[refuse_card_number, refuse_control_characters]
     )
     active = models.BooleanField(_("active"), default=True)
-    # SLA targets in minutes, per priority.
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="queues",
+        verbose_name=_("business hours"),
+        help_text=_("SLA clocks count only its open hours. Empty: every minute counts."),
+    )
+    # SLA targets in minutes, per priority (of open time, with a calendar).
     first_response_p1 = models.PositiveIntegerField(_("first response P1 (min)"), default=60)
     first_response_p2 = models.PositiveIntegerField(_("first response P2 (min)"), default=240)
     first_response_p3 = models.PositiveIntegerField(_("first response P3 (min)"), default=480)
@@ -150,6 +256,16 @@ class Queue(models.Model):
 
     def resolution_minutes(self, priority: int) -> int:
         return getattr(self, f"resolution_p{priority}")
+
+    def hours(self):  # noqa: ANN201 - tickets.calendars.Hours | None
+        """The open hours SLA clocks count (None: every minute), read once per queue."""
+        from tickets.calendars import Hours
+
+        if self.calendar_id is None:
+            return None
+        if not hasattr(self, "_hours"):
+            self._hours = Hours.of(self.calendar)
+        return self._hours
 
 
 class RoutingRule(models.Model):
@@ -661,15 +777,21 @@ class Ticket(models.Model):
         return self.status in TicketQuerySet.OPEN_STATUSES
 
     def set_sla_due(self, now=None) -> None:  # noqa: ANN001
-        """Due times from the queue's targets for this ticket's priority."""
+        """Due times from the queue's targets for this ticket's priority, in the open
+        hours of the queue's calendar (tickets.calendars)."""
+        from tickets.calendars import add_open_minutes
+
         now = now or timezone.now()
         if self.queue is None:
             self.first_response_due = self.resolution_due = None
             return
-        self.first_response_due = now + timedelta(
-            minutes=self.queue.first_response_minutes(self.priority)
+        hours = self.queue.hours()
+        self.first_response_due = add_open_minutes(
+            hours, now, self.queue.first_response_minutes(self.priority)
         )
-        self.resolution_due = now + timedelta(minutes=self.queue.resolution_minutes(self.priority))
+        self.resolution_due = add_open_minutes(
+            hours, now, self.queue.resolution_minutes(self.priority)
+        )
 
 
 def format_reference(pk: int) -> str:

@@ -26,6 +26,7 @@ from devices import services as device_services
 from devices.warranty import WarrantyCheck, WarrantyStatus
 from portal.storage import atomic_with_uploads
 from tickets import events, hooks
+from tickets.calendars import add_open_minutes, open_minutes_between
 from tickets.models import Queue, Quote, Ticket, TicketEvent
 from tickets.pci import CARD_NUMBER_MESSAGE, contains_card_number
 from tickets.queues import transfer_targets
@@ -272,11 +273,13 @@ def _resume_sla(ticket: Ticket, now: datetime) -> None:
     """The clock stopped while the merchant had the ball: push the due times by that long."""
     if ticket.sla_paused_at is None:
         return
-    paused_for = now - ticket.sla_paused_at
+    # In open hours when the queue has a calendar: a weekend's wait moves nothing.
+    hours = ticket.queue.hours() if ticket.queue_id is not None else None
+    paused_for = open_minutes_between(hours, ticket.sla_paused_at, now)
     if ticket.first_response_due is not None and ticket.first_responded_at is None:
-        ticket.first_response_due += paused_for
+        ticket.first_response_due = add_open_minutes(hours, ticket.first_response_due, paused_for)
     if ticket.resolution_due is not None:
-        ticket.resolution_due += paused_for
+        ticket.resolution_due = add_open_minutes(hours, ticket.resolution_due, paused_for)
     ticket.sla_paused_at = None
 
 

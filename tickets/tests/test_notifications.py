@@ -102,6 +102,8 @@ def test_the_merchants_reply_reaches_the_assigned_technician(world, run_on_commi
 
 
 def test_a_transfer_mails_the_new_queues_technicians(world, run_on_commit) -> None:
+    world.device_a.acquirer = world.provider_y  # a transfer may go to Y's desks
+    world.device_a.save()
     ticket = queued_ticket(world.device_a)
     new_queue = Queue.objects.get(provider=world.provider_y, kind=Queue.Kind.WARRANTY_REPAIR)
     with run_on_commit():

@@ -279,10 +279,12 @@ def test_after_a_transfer_the_new_provider_sees_none_of_the_old_notes(
     world: World,
     as_user,  # noqa: ANN001
 ) -> None:
+    world.device_a.acquirer = world.provider_y  # a transfer may go to Y's desks
+    world.device_a.save()
     ticket = queued_ticket(world.device_a, reporter=world.alice)
     workflow.note(ticket, world.xavier, "Merchant owes us for two repairs; be firm.")
     workflow.reply(ticket, world.xavier, "We are looking at it.")
-    target = Queue.objects.get(provider=world.provider_y, kind=Queue.Kind.TRIAGE)
+    target = Queue.objects.get(provider=world.provider_y, kind=Queue.Kind.WARRANTY_REPAIR)
     workflow.transfer(ticket, world.xavier, target, "Their terminal now")
     workflow.note(ticket, world.yuri, "Taken over from X.")
     page = as_user(world.yuri).get(reverse("tickets:work_ticket", args=[ticket.reference])).text
@@ -295,6 +297,8 @@ def test_a_quote_accepted_under_the_old_provider_does_not_open_the_new_gate(
     world: World,
     as_user,  # noqa: ANN001
 ) -> None:
+    world.device_a.acquirer = world.provider_y  # a transfer may go to Y's desks
+    world.device_a.save()
     ticket = queued_ticket(world.device_a, kind=Queue.Kind.PAID_REPAIR, billable=True)
     workflow.send_quote(ticket, world.xavier, Decimal("99"), "Keypad")
     workflow.accept_quote(ticket, world.alice)

@@ -253,6 +253,8 @@ def test_a_merchant_cannot_post_an_internal_note(world: World) -> None:
 
 
 def test_transfer_to_another_provider_moves_the_ticket_out_of_reach(world: World) -> None:
+    world.device_a.acquirer = world.provider_y  # Y acquires the terminal's payments
+    world.device_a.save()
     ticket = ticket_of(world, status=S.IN_PROGRESS, assigned_to=world.xavier)
     target = Queue.objects.get(provider=world.provider_y, kind=Queue.Kind.TRANSACTION_SUPPORT)
     workflow.transfer(ticket, world.xavier, target, "The payment went through the acquirer Y")
