@@ -2,8 +2,9 @@
 
 Creates and migrates the bench database, seeds it (unless it already holds the asked
 number of tickets), collects static files, starts gunicorn and a Celery worker, runs
-the workloads W0-W4 with the load generator in bench/loadgen.py, verifies what W1
-wrote, prints a table, and stops everything it started, by PID, whatever happens.
+the workloads W0-W5 with the load generator in bench/loadgen.py (W5, the outage
+burst and the incident fan-out, in bench/w5.py), verifies what W1 and W5 wrote, prints
+a table, and stops everything it started, by PID, whatever happens.
 
     .venv/bin/python bench/run.py --tickets 100000 --duration 30
     .venv/bin/python bench/run.py --only W2,W3 --duration 10
@@ -26,6 +27,7 @@ import re
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -52,7 +54,7 @@ from bench.loadgen import (  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 CACHE = ROOT / "bench" / ".cache"
-WORKLOADS = ("W0", "W1", "W2", "W3", "W4")
+WORKLOADS = ("W0", "W1", "W2", "W3", "W4", "W5")
 
 # The issue's targets: workload row -> (what, limit).
 TARGETS: dict[str, tuple[str, float]] = {
@@ -77,8 +79,17 @@ class Row:
     p50: float | None = None
     p99: float | None = None
     count: int | None = None
+    # A target worked out by the workload itself (W5's is relative to W1's rate).
+    target_text: str = ""
+    passed: bool | None = None
 
     def verdict(self) -> str:
+        if self.target_text:
+            if self.result is not None and self.result.errors:
+                return "FAIL (errors)"
+            if self.passed is None:
+                return "n/a"
+            return "ok" if self.passed else "MISSED"
         target = TARGETS.get(self.workload)
         if target is None or self.clients not in (1, 8, "-"):
             return ""
@@ -259,12 +270,17 @@ def prepare_data(args: argparse.Namespace, env: dict[str, str]):  # noqa: ANN201
     from django.core.management import call_command
     from django.db import connection
 
-    from bench.seed import load_meta, seed
+    from bench import w5
+    from bench.seed import load_meta, save_meta, seed, seed_outage_shops
     from tickets.models import Ticket
 
     call_command("migrate", interactive=False, verbosity=0)
     meta = load_meta()
     if meta is not None and meta.tickets == args.tickets and not args.reseed:
+        if not meta.outage_shops:
+            seed_outage_shops(meta)  # a seed made before W5 existed
+            save_meta(meta)
+        w5.clean(meta)  # W5's incidents (its tickets go with the rest below)
         stale = Ticket.objects.filter(pk__gt=meta.tickets)
         if stale.exists():
             # Tickets a previous run's W1 filed: back to the seeded state.
@@ -456,6 +472,7 @@ class Bench:
         self.args, self.port, self.meta, self.cpu = args, port, meta, cpu
         self.sessions: dict[str, Client] = {}
         self.rows: list[Row] = []
+        self.w1_rate: float | None = None  # W5's target is relative to it
 
     def logged_in(self, usernames: list[str]) -> list[Client]:
         """Clients logged in through the real form; a session is reused across phases."""
@@ -555,20 +572,8 @@ class Bench:
         ok = filed > 0 and in_db == filed and routed == in_db and with_event == in_db
         print(f"    verify: {check} -> {'ok' if ok else 'MISMATCH'}")
         if self.cpu:
-            # The worker goes on after the clients stop (routing, then e-mails): count its
-            # CPU until it has been idle for two seconds.
-            drain_from = time.monotonic()
-            last, idle_since, deadline = self.cpu.read(), time.monotonic(), time.monotonic() + 600
-            while time.monotonic() < deadline and time.monotonic() - idle_since < 2:
-                time.sleep(0.5)
-                now = self.cpu.read()
-                busy = sum(now.get("celery", {}).values()) - sum(last.get("celery", {}).values())
-                if busy > 0.02:
-                    idle_since = time.monotonic()
-                last = now
-            result.extra["cpu"] = CpuMeter.per_tx(result.extra["cpu_before"], last, filed)
-            drained = time.monotonic() - drain_from
-            print(f"    {result.extra['cpu']} (worker drained {drained:.0f} s after the check)")
+            self.cpu_until_worker_idle(result, filed)
+        self.w1_rate = result.rate if ok and not result.errors else None
         self.rows.append(
             Row(
                 "W1 file a ticket",
@@ -587,6 +592,149 @@ class Bench:
         else:
             row.note = "no ticket was routed (is the route_ticket task built?)"
         self.rows.append(row)
+
+    def cpu_until_worker_idle(self, result: PhaseResult, transactions: int) -> None:
+        """The worker goes on after the clients stop (routing, then e-mails): count its
+        CPU until it has been idle for two seconds, and divide by the transactions."""
+        drain_from = time.monotonic()
+        last = self.wait_worker_idle(limit=600)
+        result.extra["cpu"] = CpuMeter.per_tx(result.extra["cpu_before"], last, transactions)
+        drained = time.monotonic() - drain_from
+        print(f"    {result.extra['cpu']} (worker drained {drained:.0f} s after the check)")
+
+    def w5(self) -> None:
+        """The outage burst, then the fan-out (bench/w5.py)."""
+        from django.db.models import Max
+
+        from bench import w5
+        from bench.seed import OUTAGE_CITY
+        from tickets.models import Ticket
+
+        print(f"  W5: clean state: {w5.clean(self.meta)}")
+        shops = w5.shops_of(OUTAGE_CITY)
+        if not shops:
+            self.skip("W5 outage burst", self.args.clients, f"no shops in {OUTAGE_CITY}")
+            return
+        w5.log_in(shops)
+        clients = [Client(self.port) for _ in range(self.args.clients)]
+        rotation = w5.Rotation(shops, len(clients))
+        first_id = (Ticket.objects.aggregate(m=Max("id"))["m"] or 0) + 1
+        result = self.phase("W5 outage burst", clients, w5.action_for(rotation, clients))
+        for client in clients:
+            client.close()
+        filed = sum(shop.filed for shop in shops)
+        check = w5.check_burst(self.meta, first_id, filed)
+        print(
+            f"    verify: {check.describe()} (waited {check.waited_s:.1f} s) -> "
+            f"{'ok' if check.ok else 'MISMATCH'}"
+        )
+        if self.cpu:
+            self.cpu_until_worker_idle(result, filed)
+        ratio = result.rate / self.w1_rate if self.w1_rate else None
+        rate_note = (
+            f"W1 {self.w1_rate:.1f} tx/s, W5 {result.rate:.1f} tx/s: W5/W1 = {ratio:.2f}"
+            if ratio is not None
+            else "no verified W1 in this run to compare with (run W1 and W5 together)"
+        )
+        print(f"    {rate_note}")
+        repeats = max(shop.filed for shop in shops)
+        self.rows.append(
+            Row(
+                "W5 outage burst",
+                len(clients),
+                result,
+                note=f"{rate_note}; {len(shops)} shops, up to {repeats} filings each",
+                target_text="tx/s >= 0.9 x W1"
+                + (f" ({0.9 * self.w1_rate:.1f})" if self.w1_rate else ""),
+                passed=None if ratio is None else ratio >= 0.9,
+            )
+        )
+        latency = Row(
+            "W5 route + link latency",
+            "-",
+            note="ticket created_at -> IncidentTicket.linked_at, from the database",
+            target_text="p99 < 1000",
+        )
+        if check.latencies_ms:
+            latency.p50 = percentile(check.latencies_ms, 50)
+            latency.p99 = percentile(check.latencies_ms, 99)
+            latency.count = len(check.latencies_ms)
+            latency.passed = latency.p99 < 1000
+        self.rows.append(latency)
+        self.rows.append(
+            Row(
+                "W5 one incident, all linked",
+                "-",
+                count=check.linked,
+                note=("verified: " if check.ok else "CHECK: ") + check.describe(),
+                target_text="1 incident, every ticket",
+                passed=check.ok,
+            )
+        )
+        self.w5_fan_out()
+
+    def w5_fan_out(self) -> None:
+        from bench import w5
+
+        n, small = w5.FAN_OUT_TICKETS, w5.FAN_OUT_SMALL
+        q_small, _s = w5.count_fan_out_queries(self.meta, small)
+        q_large, in_process = w5.count_fan_out_queries(self.meta, n)
+        print(
+            f"  W5 fan-out queries in-process: {q_small} for {small} tickets, {q_large} for "
+            f"{n} ({in_process * 1000:.0f} ms in-process for {n})"
+        )
+        runs = []
+        for k in range(self.args.fan_out_runs):
+            if self.cpu:
+                self.wait_worker_idle()
+            run = w5.fan_out_by_worker(self.meta, self.cpu.read if self.cpu else None)
+            cpu = ", ".join(f"{name} {ms:.0f}" for name, ms in run.cpu.items())
+            print(
+                f"  W5 fan-out {k + 1}: {run.wall_ms:.0f} ms wall ({run.task_ms:.0f} ms update "
+                f"-> fanned out, database clock), reached {run.reached}, {run.events} events, "
+                f"{run.emails} e-mails to {run.shops} shops; CPU ms: {cpu}"
+            )
+            runs.append(run)
+        walls = sorted(r.wall_ms for r in runs)
+        complete = all(r.reached == r.events == r.emails == r.shops == n for r in runs)
+        cpu_names = runs[0].cpu.keys() if runs else []
+        cpu_note = "; ".join(
+            f"{name} {w5.spread([r.cpu[name] for r in runs])}"
+            for name in cpu_names
+            if name != "gunicorn"
+        )
+        note = (
+            f"{len(runs)} runs, wall ms {w5.spread(walls)}; queries {q_small} for {small} "
+            f"tickets, {q_large} for {n}; "
+            + ("each reached every ticket, 1 e-mail per shop" if complete else "INCOMPLETE")
+            + (f"; CPU ms per fan-out: {cpu_note}" if cpu_note else "")
+        )
+        self.rows.append(
+            Row(
+                f"W5 fan-out {n} tickets",
+                "-",
+                queries=q_large,
+                count=len(runs),
+                p50=statistics.median(walls) if walls else None,
+                p99=walls[-1] if walls else None,
+                note=note,
+                target_text="< 10000 ms (all runs), fixed q",
+                passed=bool(runs) and complete and walls[-1] < 10000 and q_small == q_large,
+            )
+        )
+
+    def wait_worker_idle(self, idle: float = 2, limit: float = 300) -> dict:
+        """Until the worker has used no CPU for `idle` seconds (e-mails of earlier work);
+        the last CPU read."""
+        last, idle_since, deadline = self.cpu.read(), time.monotonic(), time.monotonic() + limit
+        while time.monotonic() < deadline and time.monotonic() - idle_since < idle:
+            time.sleep(0.5)
+            now = self.cpu.read()
+            busy = sum(now.get("celery", {}).values()) - sum(last.get("celery", {}).values())
+            if busy > 0.02:
+                idle_since = time.monotonic()
+            last = now
+        return last
 
     def read_workload(
         self, workload: str, usernames: list[str], path: str, client_counts: tuple[int, ...]
@@ -665,7 +813,7 @@ def table(rows: list[Row]) -> str:
     for row in rows:
         r = row.result
         target = TARGETS.get(row.workload)
-        target_text = ""
+        target_text = row.target_text
         if target and (row.clients in (1, 8, "-")):
             target_text = f"{target[0]} {target[1]:g}"
             if row.workload in QUERY_LIMITS:
@@ -732,6 +880,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=4, help="gunicorn workers (4)")
     p.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (1)")
     p.add_argument("--celery-concurrency", type=int, default=2)
+    p.add_argument(
+        "--fan-out-runs", type=int, default=3, help="W5: fan-outs of 1,000 tickets to time (3)"
+    )
     p.add_argument("--profile", default="", help="cProfile these workloads in-process, e.g. W2")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument("--seed-only", action="store_true", help="prepare the database and stop")

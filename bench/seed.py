@@ -117,6 +117,10 @@ class Seeded:
     busiest_queue_open: int = 0
     busiest_provider_techs: list[str] = field(default_factory=list)
     w3_reference: str = ""
+    # W5 (bench/run.py): the outage city's shops, the fan-out's shops, their provider.
+    outage_provider_id: int = 0
+    outage_shops: int = 0
+    fanout_shops: int = 0
     seconds: float = 0.0
     rows: dict[str, int] = field(default_factory=dict)
 
@@ -721,10 +725,79 @@ def seed(tickets: int = 100_000, merchants: int | None = None, *, log: Callable 
         for model in (Ticket, TicketEvent, Device, Merchant, User, Membership, Queue):
             cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(model._meta.db_table)}")
     log(f"  vacuum/analyze                   in {time.monotonic() - t0:6.1f} s")
+    seed_outage_shops(info, log=log)
     info.seconds = round(time.monotonic() - started, 1)
     save_meta(info)
     log(f"Seeded in {info.seconds} s")
     return info
+
+
+# --- W5: one city's shops of one provider ------------------------------------------
+
+# W5's burst comes from OUTAGE_SHOPS shops of one city; the fan-out row links a ticket of
+# each of FANOUT_SHOPS shops of another city to one incident. Each shop has one terminal
+# of OUTAGE_PROVIDER and one user (`bench-outage-<n>`, `bench-fanout-<n>`), so one e-mail
+# per shop is one e-mail per person. Cities of their own: no seeded ticket is ever part
+# of their incidents, and W1-W4 never see these shops.
+OUTAGE_PROVIDER = "ICBC Merchant Acquiring"
+OUTAGE_CITY = "Bench Outage City"
+OUTAGE_SHOPS = 300
+FANOUT_CITY = "Bench Fan-out City"
+FANOUT_SHOPS = 1000
+
+
+def seed_outage_shops(info: Seeded, *, log: Callable = print) -> None:
+    """Add W5's shops (also to a database seeded before W5 existed; then save_meta)."""
+    t0 = time.monotonic()
+    provider = Provider.objects.get(name=OUTAGE_PROVIDER)
+    model = DeviceModel.objects.order_by("pk").first()
+    password = make_password(PASSWORD)
+    today = timezone.now().date()
+    with transaction.atomic():
+        for city, prefix, count in (
+            (OUTAGE_CITY, "bench-outage", OUTAGE_SHOPS),
+            (FANOUT_CITY, "bench-fanout", FANOUT_SHOPS),
+        ):
+            merchants = Merchant.objects.bulk_create(
+                Merchant(
+                    name=f"{city.removeprefix('Bench ')} shop {n}",
+                    contact_phone=f"+86 20 {n:08d}",
+                    city=city,
+                    address=f"{n} Harbour Road, {city}",
+                )
+                for n in range(1, count + 1)
+            )
+            users = User.objects.bulk_create(
+                User(
+                    username=f"{prefix}-{n}", password=password, email=f"{prefix}-{n}@bench.invalid"
+                )
+                for n in range(1, count + 1)
+            )
+            Membership.objects.bulk_create(
+                Membership(user=user, merchant=merchant)
+                for user, merchant in zip(users, merchants, strict=True)
+            )
+            Device.objects.bulk_create(
+                Device(
+                    merchant=merchant,
+                    provider=provider,
+                    acquirer=provider,
+                    model=model,
+                    brand_id=model.brand_id,
+                    serial_number=f"SN{prefix.upper().replace('-', '')}{n:05d}",
+                    purchase_date=today - timedelta(days=200),
+                    warranty_end=today + timedelta(days=165),
+                    status=Device.Status.ACTIVE,
+                    location="Front counter",
+                )
+                for n, merchant in enumerate(merchants, start=1)
+            )
+    info.outage_provider_id = provider.pk
+    info.outage_shops, info.fanout_shops = OUTAGE_SHOPS, FANOUT_SHOPS
+    log(
+        f"  W5 shops      {OUTAGE_SHOPS + FANOUT_SHOPS:>10,} rows in "
+        f"{time.monotonic() - t0:6.1f} s ({OUTAGE_CITY}, {FANOUT_CITY})"
+    )
 
 
 # --- what the runner reads back -----------------------------------------------------
