@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from devices.models import Device
+from outages import known
 from portal.access import merchant_of
 from tickets.models import Category, Quote, Ticket, TicketQuerySet, choice_labels
 from tickets.next_steps import NextStep, next_step
@@ -97,5 +98,7 @@ def merchant_home(request: HttpRequest) -> HttpResponse:
             "more_terminals": len(terminals) > TERMINALS_SHOWN,
             "quick_report": quick_report,
             "categories": Category.choices,
+            # An outage on the shop's terminals, with "Me too": one query, two while any.
+            "known_problems": known.for_shop(merchant) if terminals else [],
         },
     )

@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from devices.forms import ProofForm
+from outages import known as known_problems
 from portal.access import merchant_of
 from portal.storage import StorageFailed
 from tickets import limits, services, workflow
@@ -202,7 +203,12 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tickets/new_start.html",
-        {"start": start, "has_devices": bool(offered)},
+        {
+            "start": start,
+            "has_devices": bool(offered),
+            # Open incidents on the shop's terminals: one query, two while there are any.
+            "known_problems": known_problems.for_shop(merchant) if offered else [],
+        },
     )
 
 
@@ -226,8 +232,11 @@ def _render_filing(
     if device_id is None and form.is_bound and "device" in form.cleaned_data:
         device_id = form.cleaned_data["device"].pk
     change_url = reverse("tickets:new")
+    known: list = []
     if device_id is not None:
         change_url += "?" + urlencode({"device": device_id})
+        # Said before the shop types anything: one query, two while there is any.
+        known = known_problems.for_terminal(form.merchant, device_id, form.category)
     return render(
         request,
         "tickets/new.html",
@@ -240,6 +249,8 @@ def _render_filing(
             "max_files": MAX_FILES,
             "max_bytes": settings.UPLOAD_MAX_BYTES,
             "open_twin": open_twin,
+            "known_incidents": known,
+            "device_id": device_id,
         },
         status=status,
     )
