@@ -1,6 +1,6 @@
 from django.urls import path
 
-from outages import views_merchant, views_work
+from outages import views_merchant, views_sales, views_work
 from tickets.urls import ReferenceConverter  # noqa: F401 - registers <ref:...>
 
 app_name = "outages"
@@ -25,7 +25,7 @@ urlpatterns = [
     ),
     path(
         "work/tickets/<ref:reference>/offline-sales/",
-        views_work.offline_sales,
+        views_sales.work_offline_sales,
         name="work_offline_sales",
     ),
     # Merchants
@@ -37,17 +37,17 @@ urlpatterns = [
     ),
     path(
         "tickets/<ref:reference>/offline-sales/",
-        views_merchant.offline_sales,
+        views_sales.offline_sales,
         name="offline_sales",
     ),
     path(
         "tickets/<ref:reference>/offline-sales.csv",
-        views_merchant.offline_sales_csv,
+        views_sales.offline_sales_csv,
         name="offline_sales_csv",
     ),
     path(
         "tickets/<ref:reference>/offline-sales/print/",
-        views_merchant.offline_sales_print,
+        views_sales.offline_sales_print,
         name="offline_sales_print",
     ),
 ]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.forms.models import ModelChoiceIterator, ModelChoiceIteratorValue
 from django.forms.utils import flatatt
+from django.utils import timezone
 from django.utils.functional import cached_property, lazy
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -227,6 +230,14 @@ class TicketForm(forms.Form):
         choices=Ticket.Payments.choices,
         widget=forms.RadioSelect,
     )
+    # Asked only when the shop cannot take payments (hidden otherwise by the page's CSS):
+    # its downtime starts then instead of at filing (outages.services.start_downtime).
+    payments_down_since = forms.DateTimeField(
+        label=_("Since when? (optional)"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("When the terminal stopped taking card payments, if before now."),
+    )
     description = forms.CharField(
         label=_("What happens?"),
         widget=forms.Textarea(attrs={"rows": 5}),
@@ -321,6 +332,29 @@ class TicketForm(forms.Form):
             raise ValidationError(_("The kind of fault changed; choose it again."))
         return category
 
+    def clean_payments_down_since(self) -> Any:
+        since = self.cleaned_data["payments_down_since"]
+        if since is None:
+            return None
+        now = timezone.now()
+        if since >= now:
+            raise ValidationError(_("Give a time earlier than now, or leave it empty."))
+        hours = settings.OUTAGES_DOWNTIME_MAX_BACK_HOURS
+        if since < now - timedelta(hours=hours):
+            raise ValidationError(
+                gettext("Give a time within the last %(hours)d hours, or leave it empty.")
+                % {"hours": hours}
+            )
+        return since
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("can_take_payments") != Ticket.Payments.NO:
+            # The question was not asked (hidden): what it holds is not the shop's answer.
+            data["payments_down_since"] = None
+            self._errors.pop("payments_down_since", None)
+        return data
+
     def filing_kwargs(self) -> dict[str, Any]:
         """What `services.file_ticket` takes, from the cleaned data."""
         data = self.cleaned_data
@@ -335,6 +369,7 @@ class TicketForm(forms.Form):
             "checks_tried": data["checks_tried"],
             "attachments": data["attachments"],
             "submission_token": data["submission_token"],
+            "payments_down_since": data.get("payments_down_since"),
         }
         for name in self.TRANSACTION_FIELDS:
             if name in data:

@@ -26,6 +26,9 @@ POST_ONLY = {
     "tickets:reopen",
     "tickets:rate",
     "tickets:add_proof",
+    # The merchant's side of an outage (outages/views_merchant.py).
+    "outages:me_too",
+    "outages:payments_back",
     # Technician actions on a ticket (tickets/views/work.py).
     "tickets:work_claim",
     "tickets:work_assign",
