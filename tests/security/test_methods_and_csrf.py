@@ -29,6 +29,10 @@ POST_ONLY = {
     # The merchant's side of an outage (outages/views_merchant.py).
     "outages:me_too",
     "outages:payments_back",
+    # The technician's actions on an incident (outages/views_work.py).
+    "outages:work_incident_confirm",
+    "outages:work_incident_update",
+    "outages:work_incident_resolve",
     # Technician actions on a ticket (tickets/views/work.py).
     "tickets:work_claim",
     "tickets:work_assign",
