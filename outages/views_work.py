@@ -18,7 +18,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -291,11 +291,3 @@ def incident_new(request: HttpRequest) -> HttpResponse:
         "outages/work/incident_new.html",
         {"form": form},
     )
-
-
-def _not_yet(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-    raise Http404
-
-
-# The offline sales log's technician page is another part of issue 13.
-offline_sales = _not_yet
