@@ -34,7 +34,7 @@ class MembershipInline(admin.TabularInline):
 
 class MerchantMembershipInline(MembershipInline):
     fk_name = "merchant"
-    exclude = ["provider"]
+    exclude = ["provider", "manager", "on_duty"]  # a shop's people have neither role
     verbose_name = _("member user")
     verbose_name_plural = _("member users")
 
@@ -93,8 +93,10 @@ class MerchantAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "merchant", "provider"]
+    list_display = ["user", "merchant", "provider", "manager", "on_duty"]
     list_filter = [
+        "manager",
+        "on_duty",
         ("merchant", admin.RelatedOnlyFieldListFilter),
         ("provider", admin.RelatedOnlyFieldListFilter),
     ]

@@ -172,6 +172,17 @@ class Membership(models.Model):
         related_name="memberships",
         verbose_name=_("provider"),
     )
+    # Technicians only (a provider's members).
+    manager = models.BooleanField(
+        _("provider manager"),
+        default=False,
+        help_text=_("Keeps the provider's canned replies, reports and settings."),
+    )
+    on_duty = models.BooleanField(
+        _("on duty"),
+        default=False,
+        help_text=_("Receives tickets from queues that assign automatically."),
+    )
 
     class Meta:
         verbose_name = _("membership")
@@ -184,6 +195,11 @@ class Membership(models.Model):
                 ),
                 name="membership_one_merchant_or_provider",
                 violation_error_message=_("A user belongs to one merchant or one provider."),
+            ),
+            models.CheckConstraint(
+                condition=Q(provider__isnull=False) | Q(manager=False, on_duty=False),
+                name="membership_roles_of_technicians",
+                violation_error_message=_("Only a provider's technicians manage or go on duty."),
             ),
         ]
 

@@ -309,6 +309,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "tickets.tasks.mark_sla_breaches",
         "schedule": timedelta(seconds=60),
     },
+    # Automatically assigned P1 tickets nobody answered go to the next one on duty.
+    "reassign-untouched-p1": {
+        "task": "tickets.tasks.reassign_untouched_p1",
+        "schedule": timedelta(seconds=60),
+    },
     # Resolved tickets the merchant never answered close after a week.
     "close-stale-resolved-tickets": {
         "task": "tickets.tasks.close_stale_resolved",

@@ -90,6 +90,16 @@ class QueueAdmin(SimpleHistoryAdmin):
     fieldsets = [
         (None, {"fields": ["provider", "kind", "name", "active"]}),
         (
+            _("Assignment"),
+            {
+                "fields": ["assignment", "p1_reassign_minutes"],
+                "description": _(
+                    "Automatic assignment gives each routed ticket to a technician of the "
+                    "provider who is on duty (set on their membership)."
+                ),
+            },
+        ),
+        (
             _("SLA targets (minutes)"),
             {
                 "fields": ["calendar", *SLA_FIELDS],

@@ -220,6 +220,33 @@ class Queue(models.Model):
         verbose_name=_("business hours"),
         help_text=_("SLA clocks count only its open hours. Empty: every minute counts."),
     )
+
+    class Assignment(models.TextChoices):
+        OFF = "off", _("Off: technicians claim tickets")
+        ROUND_ROBIN = "round_robin", _("Round-robin among those on duty")
+        FEWEST_OPEN = "fewest_open", _("To whoever on duty has the fewest open tickets")
+
+    assignment = models.CharField(
+        _("automatic assignment"), max_length=16, choices=Assignment.choices, default="off"
+    )
+    p1_reassign_minutes = models.PositiveSmallIntegerField(
+        _("reassign an untouched P1 after (minutes)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "An automatically assigned P1 ticket that its technician has not answered "
+            "within this time goes to the next one on duty. Empty: never."
+        ),
+    )
+    # Round-robin's place: who was given the last ticket (tickets.assignment).
+    last_assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
     # SLA targets in minutes, per priority (of open time, with a calendar).
     first_response_p1 = models.PositiveIntegerField(_("first response P1 (min)"), default=60)
     first_response_p2 = models.PositiveIntegerField(_("first response P2 (min)"), default=240)
@@ -229,7 +256,7 @@ class Queue(models.Model):
     resolution_p3 = models.PositiveIntegerField(_("resolution P3 (min)"), default=72 * 60)
 
     # Admin changes to queues and their SLA targets, with who made them.
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["last_assigned_to"])
 
     class Meta:
         verbose_name = _("queue")
@@ -613,6 +640,8 @@ class Ticket(models.Model):
         related_name="assigned_tickets",
         verbose_name=_("assigned to"),
     )
+    # Set while the platform gave it to its assignee (tickets.assignment), not a person.
+    auto_assigned_at = models.DateTimeField(_("assigned automatically"), null=True, blank=True)
     first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
     resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
     first_responded_at = models.DateTimeField(_("first responded"), null=True, blank=True)

@@ -31,11 +31,13 @@ DB_RETRIES = 6
 )
 def route_ticket(ticket_id: int) -> None:
     """Route one filed ticket. Delivered twice, it routes once (see routing.route)."""
+    from tickets.assignment import assign_routed
     from tickets.hooks import ticket_routed
     from tickets.routing import route
 
     ticket = route(ticket_id)
     if ticket is not None and ticket.routed_at is not None:
+        assign_routed(ticket)  # when its queue assigns automatically
         # Committed: incidents link it (outages), in this task, not one more per filing.
         ticket_routed.send(type(ticket), ticket=ticket)
 
@@ -84,6 +86,14 @@ def mark_sla_breaches() -> int:
     from tickets.sla import mark_breaches
 
     return mark_breaches(timezone.now())
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def reassign_untouched_p1() -> int:
+    """Beat: an automatically assigned P1 nobody answered goes to the next on duty."""
+    from tickets.assignment import reassign_untouched_p1 as reassign
+
+    return reassign(timezone.now())
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

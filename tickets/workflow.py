@@ -133,6 +133,14 @@ ACTIONS: dict[str, Action] = {
     "auto_close": Action(
         gettext_lazy("Close automatically"), frozenset({SYSTEM}), frozenset({S.RESOLVED}), S.CLOSED
     ),
+    # The queue assigns automatically (tickets.assignment): at routing, and again when an
+    # automatically assigned P1 lies untouched.
+    "auto_assign": Action(
+        gettext_lazy("Assign automatically"),
+        frozenset({SYSTEM}),
+        frozenset({S.QUEUED, S.IN_PROGRESS}),
+        S.IN_PROGRESS,
+    ),
     # The assignee left the queue's provider (deactivated, moved, membership removed):
     # the ticket goes back to the queue; one waiting on the merchant keeps waiting.
     "unassign_leaver": Action(
@@ -358,6 +366,7 @@ def assign(ticket: Ticket, user: User, assignee: User) -> Ticket:
 def _hand_to(t: Ticket, assignee: User, actor: User) -> Ticket:
     """Give the locked ticket to `assignee`, with an internal event naming `actor`."""
     t.assigned_to = assignee
+    t.auto_assigned_at = None  # a person chose: no automatic reassignment
     if t.status == S.QUEUED:
         # Someone now works on it: the same step a claim makes (never from waiting).
         t.status = S.IN_PROGRESS
@@ -457,6 +466,7 @@ def transfer(ticket: Ticket, user: User, queue: Queue, reason: str) -> Ticket:
         _resume_sla(t, now)
         t.queue = queue
         t.assigned_to = None
+        t.auto_assigned_at = None
         t.status = action.target
         # The new queue's own targets start now; its breaches are its own to be told about.
         t.set_sla_due(now)
@@ -914,6 +924,42 @@ def auto_close(ticket: Ticket, days: int, *, now: datetime | None = None) -> Tic
         return t
 
 
+def auto_assign(ticket: Ticket, assignee: User, reason: str) -> Ticket:
+    """The platform gives the ticket to `assignee`, chosen by the queue's rule
+    (tickets.assignment, which holds the provider's lock). `reason` is "routed" or
+    "p1_untouched"."""
+    with transaction.atomic():
+        t, action = _start(ticket, "auto_assign", None, role=SYSTEM)
+        provider = assignee.provider
+        if not assignee.is_active or provider is None or provider.pk != t.queue.provider_id:
+            raise NotAllowed(_("Assign only to an active technician of the queue's provider."))
+        if t.assigned_to_id == assignee.pk:
+            raise NotAllowed(
+                _("%(name)s already has this ticket.")
+                % {"name": assignee.get_full_name() or assignee.get_username()}
+            )
+        now = timezone.now()
+        previous = t.assigned_to_id
+        t.assigned_to = assignee
+        t.auto_assigned_at = now
+        _move(t, action, now)
+        t.save()
+        _record(
+            t,
+            TicketEvent.Kind.ASSIGNED,
+            None,
+            public=False,
+            data={
+                "assignee": assignee.pk,
+                "assignee_name": assignee.get_username(),
+                "auto": t.queue.assignment,
+                "reason": reason,
+                "previous": previous,
+            },
+        )
+        return t
+
+
 def unassign_leaver(ticket: Ticket, leaver: User, reason: str) -> Ticket:
     """Give back a ticket whose assignee left (see `services.release_assigned_tickets`):
     nobody holds it, and one in progress is queued again for a colleague to claim. One
@@ -928,6 +974,7 @@ def unassign_leaver(ticket: Ticket, leaver: User, reason: str) -> Ticket:
                 _("This ticket is not assigned to %(name)s.") % {"name": leaver.get_username()}
             )
         t.assigned_to = None
+        t.auto_assigned_at = None
         if t.status == S.IN_PROGRESS:
             _move(t, action, timezone.now())
         t.save()

@@ -52,6 +52,7 @@ ALLOWED: dict[str, tuple[str, set[str]]] = {
     "auto_close": ("system", {S.RESOLVED}),
     "unassign_leaver": ("system", OPEN),
     "payments_back": ("merchant", {S.NEW, *OPEN}),
+    "auto_assign": ("system", {S.QUEUED, S.IN_PROGRESS}),
 }
 # Taken on many tickets at once, never offered on one: tested in outages/tests.
 BULK = {"incident_resolve"}
@@ -84,6 +85,7 @@ EVENTS: dict[str, tuple[str, bool]] = {
     "auto_close": (K.CLOSED, True),
     "unassign_leaver": (K.UNASSIGNED, False),
     "payments_back": (K.PAYMENTS_BACK, True),
+    "auto_assign": (K.ASSIGNED, False),
 }
 
 
@@ -106,6 +108,8 @@ def expected_status(action: str, before: str) -> str:
     if action in moves:
         return moves[action]
     if action in {"claim", "assign", "admin_assign"} and before == S.QUEUED:
+        return S.IN_PROGRESS
+    if action == "auto_assign":
         return S.IN_PROGRESS
     if action == "unassign_leaver" and before == S.IN_PROGRESS:
         return S.QUEUED
@@ -154,6 +158,7 @@ CALLS: dict[str, Callable[[Ticket, User | None, World], object]] = {
 SYSTEM_ACTIONS: dict[str, Callable[[Ticket, World], object]] = {
     "auto_close": lambda t, w: workflow.auto_close(t, 7),
     "unassign_leaver": lambda t, w: workflow.unassign_leaver(t, w.xena, workflow.LEFT_DEACTIVATED),
+    "auto_assign": lambda t, w: workflow.auto_assign(t, w.xavier, "routed"),
 }
 
 # Claims on the terminal's warranty: the ticket must carry one for these to apply.
