@@ -619,7 +619,7 @@ class Bench:
         clients = [Client(self.port) for _ in range(self.args.clients)]
         rotation = w5.Rotation(shops, len(clients))
         first_id = (Ticket.objects.aggregate(m=Max("id"))["m"] or 0) + 1
-        result = self.phase("W5 outage burst", clients, w5.action_for(rotation, clients))
+        result = self.phase("W5 outage burst", clients, w5.action_for(rotation))
         for client in clients:
             client.close()
         filed = sum(shop.filed for shop in shops)
