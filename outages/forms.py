@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from outages.models import OfflineSale
-from portal.validators import refuse_control_characters
+from portal.validators import refuse_control_characters, validate_past_time
 from tickets.forms import filing_devices
 from tickets.pci import refuse_card_number
 
@@ -38,6 +38,7 @@ class MeTooForm(forms.Form):
 class OfflineSaleForm(forms.Form):
     sold_at = forms.DateTimeField(
         label=_("Time of the sale"),
+        validators=[validate_past_time],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     amount = forms.DecimalField(

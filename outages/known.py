@@ -43,17 +43,8 @@ class KnownProblem:
     more: int  # the shop's other terminals it covers, not offered here
 
 
-def covers_area(incident: Incident, merchant: Merchant) -> bool:
-    """As services.incidents_for: every city, or the shop's (and its district)."""
-    city = merchant.city.strip().casefold()
-    district = merchant.district.strip().casefold()
-    return (not incident.city or incident.city.casefold() == city) and (
-        not incident.district or incident.district.casefold() == district
-    )
-
-
 def _in_area(merchant: Merchant, category: str | None, now: datetime | None) -> list[Incident]:
-    # Narrowed in SQL (an outage elsewhere is not read), decided by covers_area.
+    # Narrowed in SQL (an outage elsewhere is not read), decided by Incident.covers_area.
     found = (
         with_shop_counts(Incident.objects.started(now or timezone.now()))
         .filter(Q(city="") | Q(city__iexact=merchant.city.strip()))
@@ -63,7 +54,7 @@ def _in_area(merchant: Merchant, category: str | None, now: datetime | None) -> 
     )
     if category is not None:
         found = found.filter(category=category)
-    return [incident for incident in found if covers_area(incident, merchant)]
+    return [incident for incident in found if incident.covers_area(merchant)]
 
 
 def for_terminal(

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -23,11 +24,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.validators import refuse_control_characters
+from portal.validators import refuse_control_characters, refuse_control_characters_in_text
 from tickets.models import Category
 from tickets.pci import refuse_card_number
 
+if TYPE_CHECKING:
+    from devices.models import Merchant
+
 TEXT_VALIDATORS = [refuse_card_number, refuse_control_characters]
+# Several lines, as people write them (new lines kept).
+LONG_TEXT_VALIDATORS = [refuse_card_number, refuse_control_characters_in_text]
 
 
 def either_language(obj: models.Model, field: str) -> str:
@@ -182,6 +188,15 @@ class Incident(models.Model):
             return str(_("all areas"))
         return f"{self.city} · {self.district}" if self.district else self.city
 
+    def covers_area(self, merchant: Merchant) -> bool:
+        """Every city, or the shop's (and its district, or the whole city): the one area
+        rule, for the filing warning, "me too" and linking alike."""
+        city = " ".join(merchant.city.split()).casefold()
+        district = " ".join(merchant.district.split()).casefold()
+        return (not self.city or self.city.casefold() == city) and (
+            not self.district or self.district.casefold() == district
+        )
+
     def matches_symptom(self, symptom: str) -> bool:
         return not self.symptoms or symptom in self.symptoms
 
@@ -209,10 +224,10 @@ class IncidentUpdate(models.Model):
         verbose_name=_("by"),
     )
     body = models.TextField(
-        _("update (English)"), max_length=2000, blank=True, validators=TEXT_VALIDATORS
+        _("update (English)"), max_length=2000, blank=True, validators=LONG_TEXT_VALIDATORS
     )
     body_zh_hans = models.TextField(
-        _("update (Chinese)"), max_length=2000, blank=True, validators=TEXT_VALIDATORS
+        _("update (Chinese)"), max_length=2000, blank=True, validators=LONG_TEXT_VALIDATORS
     )
     public = models.BooleanField(_("shown to the shops"), default=True)
     data = models.JSONField(_("details"), default=dict, blank=True)

@@ -142,6 +142,8 @@ def declare(
     starts_at = starts_at or now
     if ends_at is not None and ends_at <= starts_at:
         raise Refused(_("The end must be after the start."))
+    if maintenance and ends_at is None:
+        raise Refused(_("Planned maintenance needs an end."))
     with transaction.atomic():
         incident = Incident.objects.create(
             provider=provider,
@@ -312,14 +314,7 @@ def incidents_for(device: Device, category: str, now: datetime | None = None) ->
         .select_related("provider")
         .order_by("starts_at", "pk")
     )
-    city = merchant.city.strip()
-    district = merchant.district.strip()
-    return [
-        incident
-        for incident in found
-        if (not incident.city or incident.city.casefold() == city.casefold())
-        and (not incident.district or incident.district.casefold() == district.casefold())
-    ]
+    return [incident for incident in found if incident.covers_area(merchant)]
 
 
 def me_too(

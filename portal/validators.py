@@ -113,8 +113,7 @@ def validate_purchase_date(value: date | None) -> None:
     _refuse_future_day(value, _("The purchase date cannot be in the future."))
 
 
-def validate_payment_time(value: datetime | None) -> None:
-    """When a disputed payment was made: from 1990 up to now."""
+def _refuse_absurd_time(value: datetime | None, message: str) -> None:
     if value is None:
         return
     # Compared as the wall-clock time first: near year 1 or 9999 an aware comparison
@@ -124,7 +123,17 @@ def validate_payment_time(value: datetime | None) -> None:
     if value.year > now.year + 1 or (
         (value if timezone.is_aware(value) else timezone.make_aware(value)) > now + CLOCK_SLACK
     ):
-        raise ValidationError(_("The payment cannot be in the future."), code="future")
+        raise ValidationError(message, code="future")
+
+
+def validate_payment_time(value: datetime | None) -> None:
+    """When a disputed payment was made: from 1990 up to now."""
+    _refuse_absurd_time(value, _("The payment cannot be in the future."))
+
+
+def validate_past_time(value: datetime | None) -> None:
+    """When something happened (a sale, a terminal that stopped): from 1990 up to now."""
+    _refuse_absurd_time(value, _("The time cannot be in the future."))
 
 
 def latest_warranty_end() -> date:

@@ -24,6 +24,7 @@ from devices.models import Device
 from portal.validators import (
     refuse_control_characters,
     refuse_control_characters_in_text,
+    validate_past_time,
     validate_payment_time,
 )
 from tickets.models import SYMPTOMS, Category, SelfHelpCheck, Ticket
@@ -235,6 +236,8 @@ class TicketForm(forms.Form):
     payments_down_since = forms.DateTimeField(
         label=_("Since when? (optional)"),
         required=False,
+        # An absurd time is refused whatever the answer; the window only when asked.
+        validators=[validate_past_time],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text=_("When the terminal stopped taking card payments, if before now."),
     )
@@ -338,21 +341,27 @@ class TicketForm(forms.Form):
             return None
         now = timezone.now()
         if since >= now:
-            raise ValidationError(_("Give a time earlier than now, or leave it empty."))
+            raise ValidationError(
+                _("Give a time earlier than now, or leave it empty."), code="window"
+            )
         hours = settings.OUTAGES_DOWNTIME_MAX_BACK_HOURS
         if since < now - timedelta(hours=hours):
             raise ValidationError(
                 gettext("Give a time within the last %(hours)d hours, or leave it empty.")
-                % {"hours": hours}
+                % {"hours": hours},
+                code="window",
             )
         return since
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("can_take_payments") != Ticket.Payments.NO:
-            # The question was not asked (hidden): what it holds is not the shop's answer.
+            # The question was not asked (hidden): what it holds is not the shop's answer,
+            # and only an absurd time (year 1, 9999) is worth a word.
             data["payments_down_since"] = None
-            self._errors.pop("payments_down_since", None)
+            errors = self.errors.as_data().get("payments_down_since", [])
+            if all(error.code in {"window", "invalid"} for error in errors):
+                self._errors.pop("payments_down_since", None)
         return data
 
     def filing_kwargs(self) -> dict[str, Any]:

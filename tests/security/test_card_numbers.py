@@ -136,6 +136,12 @@ NOT_FREE_TEXT = {
     "portal.User.email",
     # A web address, checked as one.
     "devices.Provider.website",
+    # Outages: written by PosDesk, never typed. A downtime's city is copied from the
+    # shop's (checked) at filing; an incident's detection key and symptom group are
+    # derived from the shop's city and a code list (outages.detection).
+    "outages.Downtime.city",
+    "outages.Incident.area_key",
+    "outages.Incident.group",
     # The e-mail outbox: rendered by PosDesk from templates and from fields that are
     # checked, or written by it (keys, Message-IDs, SMTP errors); never a form.
     "mail.OutboundEmail.idempotency_key",
@@ -224,6 +230,7 @@ FORM_ARGUMENTS: dict[str, Callable[[Setting], dict[str, object]]] = {
     "tickets.forms.TicketFilterForm": _filter_form_with_search_box,
     "tickets.forms_work.AssignForm": lambda s: {"provider": s.world.provider_x},
     "tickets.forms_work.TransferForm": lambda s: {"ticket": s.ticket},
+    "outages.forms.MeTooForm": lambda s: {"merchant": s.world.merchant_a},
 }
 
 
