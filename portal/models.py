@@ -75,6 +75,12 @@ class User(AbstractUser):
         return membership.provider if membership else None
 
     @property
+    def on_duty(self) -> bool:
+        """A technician taking tickets from queues that assign automatically."""
+        membership = self._membership
+        return bool(membership and membership.provider_id and membership.on_duty)
+
+    @property
     def role(self) -> str:
         if self.is_staff:
             return self.Role.ADMIN

@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from tickets.converters import ReferenceConverter
-from tickets.views import merchant, work
+from tickets.views import duty, merchant, work
 
 register_converter(ReferenceConverter, "ref")
 
@@ -28,6 +28,7 @@ urlpatterns = [
     ),
     # Technician workspace
     path("work/", work.work_home, name="work"),
+    path("work/duty/", duty.work_duty, name="work_duty"),
     path("work/queues/<int:pk>/", work.work_queue, name="queue"),
     path("work/tickets/<ref:reference>/", work.work_ticket, name="work_ticket"),
     path("work/tickets/<ref:reference>/claim/", work.work_claim, name="work_claim"),

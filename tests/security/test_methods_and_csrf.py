@@ -41,6 +41,7 @@ POST_ONLY = {
     "tickets:work_ask",
     "tickets:work_quote",
     "tickets:work_transfer",
+    "tickets:work_duty",
     "tickets:work_loaner_issue",
     "tickets:work_loaner_return",
     "tickets:work_resolve",

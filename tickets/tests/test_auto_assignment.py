@@ -117,3 +117,20 @@ def test_two_tickets_arriving_at_once_go_to_two_technicians(
     results = race(*[(lambda t=t: assignment.assign_routed(t)) for t in tickets])
     assert not [r for r in results if isinstance(r, Exception)], results
     assert set(results) == {world.xavier, world.xena}
+
+
+def test_a_technician_goes_on_and_off_duty_from_the_workspace(world: World, as_user) -> None:  # noqa: ANN001
+    from django.urls import reverse
+
+    client = as_user(world.xavier)
+    assert 'aria-pressed="false"' in client.get(reverse("tickets:work")).content.decode()
+    client.post(reverse("tickets:work_duty"), {"on_duty": "1"})
+    assert Membership.objects.get(user=world.xavier).on_duty
+    assert 'aria-pressed="true"' in client.get(reverse("tickets:work")).content.decode()
+    client.post(reverse("tickets:work_duty"), {"on_duty": "0"})
+    assert not Membership.objects.get(user=world.xavier).on_duty
+    # A merchant has no duty to take.
+    assert (
+        as_user(world.alice).post(reverse("tickets:work_duty"), {"on_duty": "1"}).status_code == 404
+    )
+    assert not Membership.objects.get(user=world.alice).on_duty

@@ -123,3 +123,17 @@ def test_waiting_on_the_merchant_over_a_weekend_moves_the_due_time_by_open_hours
     ticket.refresh_from_db()
     workflow._resume_sla(ticket, local(2027, 1, 5, 10))
     assert ticket.resolution_due == add_open_minutes(hours(office), resolution_due, 11 * 60)
+
+
+def test_the_merchant_sees_when_the_first_reply_is_due(
+    world: World,
+    office: BusinessCalendar,
+    as_user,  # noqa: ANN001
+) -> None:
+    queue = Queue.objects.get(provider=world.provider_x, kind=Queue.Kind.WARRANTY_REPAIR)
+    queue.calendar = office
+    queue.first_response_p1 = 60
+    queue.save()
+    ticket = queued_ticket(world.device_a, now=local(2027, 1, 1, 17, 30), priority=1)
+    page = as_user(world.alice).get(ticket.get_absolute_url()).content.decode()
+    assert "First reply by Tuesday 2027-01-05 09:30" in page
