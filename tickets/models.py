@@ -1163,6 +1163,56 @@ class Advice(models.Model):
         ]
 
 
+class CannedReply(models.Model):
+    """A provider's ready-made text for replies and questions, kept by its managers, in
+    English and Chinese, with placeholders filled in for each ticket (tickets.canned)."""
+
+    provider = models.ForeignKey(
+        "devices.Provider",
+        on_delete=models.CASCADE,
+        related_name="canned_replies",
+        verbose_name=_("provider"),
+    )
+    title = models.CharField(
+        _("title"), max_length=80, validators=[refuse_card_number, refuse_control_characters]
+    )
+    body = models.TextField(
+        _("text (English)"),
+        max_length=4000,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters_in_text],
+    )
+    body_zh_hans = models.TextField(
+        _("text (Chinese)"),
+        max_length=4000,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters_in_text],
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+        ordering = ["title", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "title"], name="canned_reply_title_once"),
+            models.CheckConstraint(
+                condition=~Q(body="", body_zh_hans=""), name="canned_reply_has_text"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
 class SelfHelpSuccess(models.Model):
     """A fault that a first-line check fixed: no ticket, but counted per category."""
 
