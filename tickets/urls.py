@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from tickets.converters import ReferenceConverter
-from tickets.views import duty, merchant, work
+from tickets.views import canned, duty, merchant, work
 
 register_converter(ReferenceConverter, "ref")
 
@@ -29,6 +29,10 @@ urlpatterns = [
     # Technician workspace
     path("work/", work.work_home, name="work"),
     path("work/duty/", duty.work_duty, name="work_duty"),
+    path("work/canned/", canned.canned_list, name="canned"),
+    path("work/canned/new/", canned.canned_new, name="canned_new"),
+    path("work/canned/<int:pk>/edit/", canned.canned_edit, name="canned_edit"),
+    path("work/canned/<int:pk>/delete/", canned.canned_delete, name="canned_delete"),
     path("work/queues/<int:pk>/", work.work_queue, name="queue"),
     path("work/tickets/<ref:reference>/", work.work_ticket, name="work_ticket"),
     path("work/tickets/<ref:reference>/claim/", work.work_claim, name="work_claim"),

@@ -15,11 +15,11 @@ from django.apps import apps
 from django.core.files.base import ContentFile
 from django.db import connection
 
-from devices.models import Device
+from devices.models import Device, Membership
 from outages.models import Incident
 from portal.models import User
 from tests.factories import TicketFactory
-from tickets.models import Attachment, Queue, Quote, Ticket, TicketEvent
+from tickets.models import Attachment, CannedReply, Queue, Quote, Ticket, TicketEvent
 
 # A valid 1x1 PNG: attachments must be real files of an allowed type.
 PNG = bytes.fromhex(
@@ -41,6 +41,8 @@ class Scenario:
     quote_b: Quote
     incident_x: Incident  # provider X's, in Shop A's city: A's terminal is covered
     incident_y: Incident  # provider Y's
+    canned_x: CannedReply
+    canned_y: CannedReply
 
     def side_a(self) -> dict[str, object]:
         """Ids of merchant A's / provider X's objects, by kind: alice's and xavier's own."""
@@ -50,6 +52,7 @@ class Scenario:
             "attachment": self.attachment_a.pk,
             "queue": self.queue_x.pk,
             "incident": self.incident_x.pk,
+            "canned": self.canned_x.pk,
         }
 
     def side_b(self) -> dict[str, object]:
@@ -60,6 +63,7 @@ class Scenario:
             "attachment": self.attachment_b.pk,
             "queue": self.queue_y.pk,
             "incident": self.incident_y.pk,
+            "canned": self.canned_y.pk,
         }
 
 
@@ -101,6 +105,8 @@ def media_root(settings, tmp_path):  # noqa: ANN001, ANN201
 
 @pytest.fixture
 def scenario(world, media_root) -> Scenario:  # noqa: ANN001
+    # Both technicians manage their provider: the manager-only pages are in scope too.
+    Membership.objects.filter(user__in=[world.xavier, world.yuri]).update(manager=True)
     ticket_a = routed_ticket(world.device_a, world.alice)
     ticket_b = routed_ticket(world.device_b, world.bob)
     return Scenario(
@@ -119,6 +125,12 @@ def scenario(world, media_root) -> Scenario:  # noqa: ANN001
         ),
         incident_x=_incident(world.provider_x, world.xavier),
         incident_y=_incident(world.provider_y, world.yuri),
+        canned_x=CannedReply.objects.create(
+            provider=world.provider_x, title="Restart", body="Restart the terminal."
+        ),
+        canned_y=CannedReply.objects.create(
+            provider=world.provider_y, title="Restart", body="Restart the terminal."
+        ),
     )
 
 

@@ -42,6 +42,7 @@ POST_ONLY = {
     "tickets:work_quote",
     "tickets:work_transfer",
     "tickets:work_duty",
+    "tickets:canned_delete",
     "tickets:work_loaner_issue",
     "tickets:work_loaner_return",
     "tickets:work_resolve",

@@ -20,6 +20,7 @@ KWARG_KINDS: list[tuple[str, str, str]] = [
     ("terminals:*", "pk", "device"),
     ("tickets:attachment*", "pk", "attachment"),
     ("tickets:queue*", "pk", "queue"),
+    ("tickets:canned*", "pk", "canned"),
     ("tickets:*", "queue", "queue"),
     ("tickets:*", "queue_pk", "queue"),
     ("tickets:*", "reference", "ticket"),
