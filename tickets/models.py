@@ -879,6 +879,18 @@ class TicketEvent(models.Model):
         INCIDENT_LINKED = "incident_linked", _("Linked to a known problem")
         INCIDENT_UPDATE = "incident_update", _("Known problem update")
         PAYMENTS_BACK = "payments_back", _("Taking payments again")
+        # Repair logistics (repairs): one kind per step of a visit, a send-in or a swap.
+        REPAIR_VISIT = "repair_visit", _("Technician visit proposed")
+        REPAIR_COUNTERED = "repair_countered", _("Another time proposed")
+        REPAIR_CONFIRMED = "repair_confirmed", _("Visit time confirmed")
+        REPAIR_VISITED = "repair_visited", _("Technician visited")
+        REPAIR_SEND_IN = "repair_send_in", _("Send the terminal in")
+        REPAIR_RECEIVED = "repair_received", _("Terminal received for repair")
+        REPAIR_REPAIRED = "repair_repaired", _("Terminal repaired")
+        REPAIR_SHIPPED = "repair_shipped", _("Terminal shipped back")
+        REPAIR_SWAP = "repair_swap", _("Replacement shipped")
+        REPAIR_DELIVERED = "repair_delivered", _("Terminal received by the shop")
+        REPAIR_OLD_RETURNED = "repair_old_returned", _("Old terminal returned")
 
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")
