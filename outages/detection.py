@@ -104,31 +104,43 @@ def check(ticket_id: int, *, now: datetime | None = None) -> Incident | None:
             or ticket.queue.provider_id is None
         ):
             return None
-        group = group_for(ticket.category, ticket.symptom)
-        key = area_key(ticket.merchant.city)
-        if group and key:
-            _advisory_lock(f"outages:{ticket.queue.provider_id}:{key}:{group}")
-        # Looked at under the locks: a check of the same cause that ran meanwhile linked it.
         if IncidentTicket.objects.filter(ticket_id=ticket.pk).exists():
             return None
-        found = matching_incidents(
-            provider_id=ticket.queue.provider_id,
-            city=ticket.merchant.city,
-            district=ticket.merchant.district,
-            category=ticket.category,
-            symptom=ticket.symptom,
-            now=now,
-        )
-        if found:
-            services.link(
-                found[0],
-                [(ticket.pk, ticket.merchant_id, ticket.queue.provider_id)],
-                via=IncidentTicket.Via.DETECTED,
-            )
-            return found[0]
+        # The usual case in an outage: its incident is open already. Linked under the
+        # ticket's own row lock, without queueing on the cause's lock.
+        if (incident := _link_to_open(ticket, now)) is not None:
+            return incident
+        group = group_for(ticket.category, ticket.symptom)
+        key = area_key(ticket.merchant.city)
         if not group or not key:
             return None
+        _advisory_lock(f"outages:{ticket.queue.provider_id}:{key}:{group}")
+        # Looked at again under the lock: a check of the same cause that held it before
+        # may have opened the incident, and linked this ticket with it.
+        if IncidentTicket.objects.filter(ticket_id=ticket.pk).exists():
+            return None
+        if (incident := _link_to_open(ticket, now)) is not None:
+            return incident
         return _open_if_threshold(ticket, group, key, now)
+
+
+def _link_to_open(ticket: Ticket, now: datetime) -> Incident | None:
+    found = matching_incidents(
+        provider_id=ticket.queue.provider_id,
+        city=ticket.merchant.city,
+        district=ticket.merchant.district,
+        category=ticket.category,
+        symptom=ticket.symptom,
+        now=now,
+    )
+    if not found:
+        return None
+    services.link(
+        found[0],
+        [(ticket.pk, ticket.merchant_id, ticket.queue.provider_id)],
+        via=IncidentTicket.Via.DETECTED,
+    )
+    return found[0]
 
 
 def _open_if_threshold(ticket: Ticket, group: str, key: str, now: datetime) -> Incident | None:
