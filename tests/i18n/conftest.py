@@ -1,6 +1,8 @@
 """A lived-in world for the language tests: merchant A's terminals and tickets in every
-state a page or an e-mail words differently, built through the services and the
-workflow (so events, facts and history are what PosDesk really stores).
+state a page or an e-mail words differently, provider X's incidents of each status with
+their downtime and offline sales, and a queue with office hours that assigns itself,
+built through the services and the workflow (so events, facts and history are what
+PosDesk really stores).
 
 Everything people type here is English on purpose: it is data, and the allow-list
 (`entered_data`) must let it through while PosDesk's own words around it are Chinese.
@@ -12,7 +14,7 @@ import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from decimal import Decimal
 from unittest import mock
 
@@ -23,13 +25,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from devices import services as device_services
-from devices.models import Brand, Device, DeviceModel, Merchant, Provider
+from devices.models import Brand, Device, DeviceModel, Membership, Merchant, Provider
 from devices.warranty import WarrantyCheck, WarrantySource
+from outages import services as outages
+from outages.fanout import fan_out
+from outages.models import Incident, IncidentUpdate, OfflineSale
 from portal.models import User
-from tests.factories import DeviceFactory, UserFactory, member_of
-from tickets import routing, services, sla, workflow
+from tests.factories import DeviceFactory, MerchantFactory, UserFactory, member_of
+from tickets import routing, services, sla, tasks, workflow
 from tickets.forms import CancelForm
-from tickets.models import Attachment, Queue, RoutingRule, Ticket
+from tickets.models import Attachment, BusinessCalendar, Holiday, Queue, RoutingRule, Ticket
 from tickets.uploads import check_upload
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02" + b"\x00" * 64
@@ -49,6 +54,7 @@ class LivedIn:
     world: object
     tickets: dict[str, Ticket] = field(default_factory=dict)
     devices: dict[str, Device] = field(default_factory=dict)
+    incidents: dict[str, Incident] = field(default_factory=dict)
     # Every free text a person typed while the world was built (see `said`).
     typed: set[str] = field(default_factory=set)
 
@@ -67,6 +73,8 @@ class LivedIn:
             return list(Queue.objects.order_by("pk").values_list("pk", flat=True))
         if kind == "attachment":
             return list(Attachment.objects.order_by("pk").values_list("pk", flat=True))
+        if kind == "incident":
+            return list(Incident.objects.order_by("pk").values_list("pk", flat=True))
         raise KeyError(kind)
 
 
@@ -85,11 +93,13 @@ def entered_data(lived: LivedIn) -> set[str]:
     values: set[str] = set(lived.typed) | EXAMPLE_NAMES
     for model, fields in (
         (Provider, ["name", "hotline"]),
-        (Merchant, ["name", "city", "address", "contact_phone"]),
+        (Merchant, ["name", "city", "district", "address", "contact_phone"]),
         (Brand, ["name"]),
         (DeviceModel, ["name"]),
         (Device, ["serial_number", "location"]),
         (Queue, ["name"]),
+        (BusinessCalendar, ["name"]),
+        (Holiday, ["name"]),
         (RoutingRule, ["name"]),
         (User, ["username", "first_name", "last_name", "email", "phone"]),
         (
@@ -340,9 +350,162 @@ def lived_in(world, settings, tmp_path) -> LivedIn:  # noqa: ANN001, PLR0915
     twin = _route(file(verified, "hardware", "screen"))
     workflow.close_duplicate(twin, w.admin, q)
     t["duplicate"] = twin
+    _outages(lived, file)
+    _assigned_automatically(lived, file)
     for name, ticket in t.items():
         t[name] = Ticket.objects.get(pk=ticket.pk)
     return lived
+
+
+def _routed_by_the_task(ticket: Ticket) -> Ticket:
+    """Routed as the worker does it: assigned if its queue assigns, then linked to an
+    incident or counted towards one (outages.detection)."""
+    tasks.route_ticket(ticket.pk)
+    return Ticket.objects.get(pk=ticket.pk)
+
+
+def _outages(lived: LivedIn, file) -> None:  # noqa: ANN001 - the world's filer
+    """Provider X's incidents in shop A's city, one of each status, and planned maintenance:
+    tickets linked as detected and by "Me too", downtime open and ended, offline sales."""
+    w = lived.world
+    said = lived.said
+    x = w.provider_x
+    now = timezone.now()
+    Merchant.objects.filter(pk=w.merchant_a.pk).update(district="Pudong")
+    w.merchant_a.refresh_from_db()
+    # Two more shops of the city with one of X's terminals each: three shops make an
+    # incident (Provider.incident_shops).
+    neighbours = []
+    for name, district in (("Noodle Bar C", "Pudong"), ("Tea House D", "Xuhui")):
+        shop = MerchantFactory(name=name, city=w.merchant_a.city, district=district)
+        owner = member_of(UserFactory(), merchant=shop)
+        device = DeviceFactory(merchant=shop, provider=x, acquirer=x, location="Till")
+        neighbours.append((device, owner))
+
+    def neighbour_files(category: str, symptom: str) -> None:
+        for device, owner in neighbours:
+            ticket, _created = services.file_ticket(
+                merchant=device.merchant,
+                device=device,
+                reporter=owner,
+                category=category,
+                symptom=symptom,
+                can_take_payments=Ticket.Payments.NO,
+                description=said("Same here, since the morning."),
+                callback_phone="+86 138 0000 3333",
+            )
+            _routed_by_the_task(ticket)
+
+    d = lived.devices
+    d["counter"] = DeviceFactory(
+        merchant=w.merchant_a, provider=x, acquirer=x, location="Counter 2"
+    )
+    t = lived.tickets
+
+    # Suspected: three shops cannot use the mobile network; shop A stopped before it filed.
+    t["incident_suspected"] = _routed_by_the_task(
+        file(d["counter"], "network", "mobile", payments_down_since=now - timedelta(minutes=40))
+    )
+    neighbour_files("network", "mobile")
+    suspected = Incident.objects.get(status=Incident.Status.SUSPECTED, group="mobile")
+    for method, note, last4 in (
+        (OfflineSale.Method.CASH, "", ""),
+        (OfflineSale.Method.QR, said("Two coffees, receipt 0113"), ""),
+        (OfflineSale.Method.BACKUP, "", "4242"),
+    ):
+        outages.log_sale(
+            t["incident_suspected"],
+            w.alice,
+            sold_at=now - timedelta(minutes=20),
+            amount=Decimal("36.50"),
+            method=method,
+            note=note,
+            card_last4=last4,
+        )
+
+    # Confirmed, with an update for the shops and a note for the provider only.
+    t["incident_confirmed"] = _routed_by_the_task(file(d["verified"], "software", "update"))
+    neighbour_files("software", "update")
+    confirmed = Incident.objects.get(status=Incident.Status.SUSPECTED, group="update")
+    outages.confirm(confirmed, w.xavier, said("Version 4.2 stops at start-up."))
+    outages.post_update(
+        confirmed,
+        w.xavier,
+        said("A fixed version goes out at six."),
+        "修复版本六点发布。",
+        next_update_at=now + timedelta(hours=2),
+    )
+    outages.post_update(
+        confirmed, w.xavier, said("The vendor's build server is slow."), public=False
+    )
+    for update in confirmed.updates.filter(public=True):
+        fan_out(update.pk)
+    # "Me too" from another of shop A's terminals; back to card payments on the first.
+    t["me_too"] = _routed_by_the_task(
+        outages.me_too(confirmed, merchant=w.merchant_a, device=d["ending"], user=w.alice)
+    )
+    outages.log_sale(
+        t["incident_confirmed"],
+        w.alice,
+        sold_at=now - timedelta(minutes=5),
+        amount=Decimal("120.00"),
+        method=OfflineSale.Method.CASH,
+    )
+    outages.payments_back(t["incident_confirmed"], w.alice)
+
+    # Declared by a technician, then resolved: its tickets are resolved with it.
+    t["incident_resolved"] = _routed_by_the_task(file(d["verified"], "network", "cable"))
+    resolved = outages.declare(
+        provider=x,
+        user=w.xavier,
+        category="network",
+        symptoms=["cable"],
+        city=w.merchant_a.city,
+        summary=said("A fibre was cut in the street"),
+        summary_zh_hans="街道光缆被挖断",
+    )
+    outages.resolve(resolved, w.xavier, said("The fibre is spliced again."))
+    fan_out(resolved.updates.get(kind=IncidentUpdate.Kind.RESOLVED).pk)
+
+    # Planned maintenance, still to come.
+    start = now + timedelta(days=2)
+    maintenance = outages.declare(
+        provider=x,
+        user=w.xavier,
+        category="transaction",
+        city=w.merchant_a.city,
+        district="Pudong",
+        summary=said("The payment host is upgraded overnight"),
+        starts_at=start,
+        ends_at=start + timedelta(hours=3),
+        maintenance=True,
+    )
+    lived.incidents.update(
+        suspected=suspected, confirmed=confirmed, resolved=resolved, maintenance=maintenance
+    )
+
+
+def _assigned_automatically(lived: LivedIn, file) -> None:  # noqa: ANN001 - the world's filer
+    """X's warranty repair queue keeps office hours and gives each routed ticket to a
+    technician on duty."""
+    w = lived.world
+    nine, six = time(9), time(18)
+    days = ("mon", "tue", "wed", "thu", "fri")
+    calendar = BusinessCalendar.objects.create(
+        name="Office week",
+        **{f"{day}_opens": nine for day in days},
+        **{f"{day}_closes": six for day in days},
+    )
+    Holiday.objects.create(
+        calendar=calendar, date=timezone.localdate() + timedelta(days=30), name="Founders' Day"
+    )
+    Queue.objects.filter(provider=w.provider_x, kind=Queue.Kind.WARRANTY_REPAIR).update(
+        calendar=calendar, assignment=Queue.Assignment.ROUND_ROBIN, p1_reassign_minutes=30
+    )
+    Membership.objects.filter(user__in=[w.xavier, w.xena]).update(on_duty=True)
+    ticket = _routed_by_the_task(file(lived.devices["verified"], "hardware", "power"))
+    assert ticket.auto_assigned_at is not None
+    lived.tickets["auto_assigned"] = ticket
 
 
 def _fail_routing(ticket: Ticket) -> Ticket:

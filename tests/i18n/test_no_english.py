@@ -31,8 +31,9 @@ NOT_PAGES = {
     "terminals:proof",
     "tickets:attachment",
     "tickets:work_proof",
+    "outages:offline_sales_csv",
 }
-TECHNICIAN_PAGES = ("tickets:work", "tickets:queue", "terminals:")
+TECHNICIAN_PAGES = ("tickets:work", "tickets:queue", "terminals:", "outages:work_")
 EVERYONES_PAGES = {"password_change", "password_change_done"}
 
 
