@@ -3,13 +3,16 @@
 Every e-mail PosDesk sends is written twice from the same data, once for recipients
 who read English and once for recipients who read Simplified Chinese: the ticket
 e-mails of every event of the lived-in world (tests/i18n/conftest.py) to everyone who
-hears of it, the warranty reminder, the password reset and the set-password link.
+hears of it, the warranty reminder, the password reset and the set-password link, and
+the outages' e-mails (a suspected incident to the technicians, each update and the
+resolution to the shops).
 Subject, plain text and HTML are each checked with englishfinder.py. Every e-mail
 template on disk must have been written, or the test names it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,13 +25,16 @@ from django.utils import timezone
 
 from devices import reminders
 from mail.models import OutboundEmail
+from outages import fanout
+from outages import services as outages
+from outages.models import IncidentUpdate
 from portal import accounts
 from portal.models import User
 from tests.i18n.conftest import LivedIn, entered_data, rolled_back
 from tests.i18n.englishfinder import compare_html, compare_plain
 from tests.i18n.reading import LANGUAGES, report
 from tickets import notifications
-from tickets.models import TicketEvent
+from tickets.models import Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -112,6 +118,41 @@ def test_every_email_is_chinese_for_a_chinese_reader(lived_in: LivedIn) -> None:
             row = OutboundEmail.objects.filter(kind="warranty_reminder").order_by("pk").first()
             reminder[language] = _parts(row)
     compare("devices/email/warranty_reminder", "reminder", reminder["en"], reminder["zh-hans"])
+
+    # Outages: the technicians hear of a suspected incident; the shops of each update.
+    def outbox_rows(kind: str, write: Callable[[], object]) -> dict[str, dict]:
+        """Each recipient's e-mail of `kind`, written again by `write` in each language."""
+        rows = {}
+        for language in LANGUAGES:
+            _everyone_reads(language)
+            with rolled_back():
+                OutboundEmail.objects.filter(kind=kind).delete()
+                write()
+                rows[language] = {
+                    row.recipient: _parts(row) for row in OutboundEmail.objects.filter(kind=kind)
+                }
+        assert rows["en"].keys() == rows["zh-hans"].keys() != set()
+        return rows
+
+    for name in ("suspected", "confirmed"):
+        incident = lived_in.incidents[name]
+        rows = outbox_rows("incident_opened", lambda i=incident: outages.alert_technicians(i))
+        for recipient, english in rows["en"].items():
+            where = f"{name} incident → {recipient}"
+            compare("outages/email/incident_opened", where, english, rows["zh-hans"][recipient])
+    updates = IncidentUpdate.objects.filter(public=True).select_related("incident__provider")
+    for update in updates.order_by("pk"):
+        # What fan_out mailed, written again from the same data (the fan-out itself runs
+        # once per update, and the resolution's tickets are resolved already).
+        reached = list(
+            Ticket.objects.filter(incident_link__incident=update.incident)
+            .order_by("pk")
+            .values_list("pk", "merchant_id", "reference", "queue__provider_id")
+        )
+        rows = outbox_rows("incident_update", lambda u=update, r=reached: fanout._mail_shops(u, r))
+        for recipient, english in rows["en"].items():
+            where = f"{update.kind} → {recipient}"
+            compare("outages/email/incident_update", where, english, rows["zh-hans"][recipient])
 
     # Getting back in: the reset asked for on the page, and the link an admin sends.
     alice = lived_in.world.alice
