@@ -4,9 +4,11 @@ form, an action or an error reaches.
 Each step below is done once in English and once in Simplified Chinese, each time from
 the same data (the first is rolled back before the second): each step of the filing,
 forms sent back with their errors, the import and register previews and results, the
-message after each action on a ticket and its refusals, log-in and password pages,
-error pages. The last page of each is compared as the other pages are
-(englishfinder.py); what the person typed is theirs and allowed.
+message after each action on a ticket and its refusals, an outage's pages after "Me
+too", "We can take payments again", the offline sales form and each action on an
+incident (with their errors and refusals), log-in and password pages, error pages.
+The last page of each is compared as the other pages are (englishfinder.py); what the
+person typed is theirs and allowed.
 """
 
 from __future__ import annotations
@@ -149,6 +151,181 @@ def filing_fixed(client: Typed, lived: LivedIn) -> HttpResponse:
 def filed(client: Typed, lived: LivedIn) -> HttpResponse:
     data = _filing(lived, Category.NETWORK, symptom="mobile")
     return client.post(reverse("tickets:new"), data, follow=True)
+
+
+@step("merchant", "filing with a 'since when' too long ago")
+def filing_since_too_early(client: Typed, lived: LivedIn) -> HttpResponse:
+    data = _filing(lived, Category.NETWORK, payments_down_since="2020-01-02T08:00")
+    return client.post(reverse("tickets:new"), data)
+
+
+@step("merchant", "filing with a 'since when' still to come")
+def filing_since_future(client: Typed, lived: LivedIn) -> HttpResponse:
+    data = _filing(lived, Category.NETWORK, payments_down_since=_local(timedelta(hours=3)))
+    return client.post(reverse("tickets:new"), data)
+
+
+# Outages: the shop's side -------------------------------------------------------------------
+
+
+def _local(delta: timedelta) -> str:
+    """A time `delta` from now, as a datetime-local field sends it."""
+    return timezone.localtime(timezone.now() + delta).strftime("%Y-%m-%dT%H:%M")
+
+
+@step("merchant", "me too, tapped")
+def me_too(client: Typed, lived: LivedIn) -> HttpResponse:
+    path = reverse("outages:me_too", args=[lived.incidents["confirmed"].pk])
+    data = {"device": lived.devices["claimed"].pk, "submission_token": str(uuid.uuid4())}
+    return client.post(path, data, follow=True)
+
+
+@step("merchant", "me too, on a terminal that has the ticket already")
+def me_too_again(client: Typed, lived: LivedIn) -> HttpResponse:
+    path = reverse("outages:me_too", args=[lived.incidents["confirmed"].pk])
+    data = {"device": lived.devices["ending"].pk, "submission_token": str(uuid.uuid4())}
+    return client.post(path, data, follow=True)
+
+
+@step("merchant", "payments back")
+def payments_back(client: Typed, lived: LivedIn) -> HttpResponse:
+    path = reverse("outages:payments_back", args=[lived.tickets["incident_suspected"].reference])
+    return client.post(path, follow=True)
+
+
+@step("merchant", "payments back, said twice")
+def payments_back_twice(client: Typed, lived: LivedIn) -> HttpResponse:
+    path = reverse("outages:payments_back", args=[lived.tickets["incident_confirmed"].reference])
+    return client.post(path, follow=True)
+
+
+def _sale(**fields: object) -> dict:
+    return {
+        "sold_at": _local(-timedelta(minutes=10)),
+        "amount": "25.00",
+        "method": "qr",
+        "card_last4": "",
+        "note": "One lunch set",
+        **fields,
+    }
+
+
+@step("merchant", "offline sale logged")
+def sale_logged(client: Typed, lived: LivedIn) -> HttpResponse:
+    path = reverse("outages:offline_sales", args=[lived.tickets["incident_suspected"].reference])
+    return client.post(path, _sale(), follow=True)
+
+
+@step("merchant", "offline sale with errors")
+def sale_wrong(client: Typed, lived: LivedIn) -> HttpResponse:
+    path = reverse("outages:offline_sales", args=[lived.tickets["incident_suspected"].reference])
+    data = _sale(sold_at=_local(timedelta(days=2)), amount="-3", method="nope", card_last4="12a")
+    return client.post(path, data)
+
+
+@step("merchant", "offline sale with a card number in the note")
+def sale_card_number(client: Typed, lived: LivedIn) -> HttpResponse:
+    path = reverse("outages:offline_sales", args=[lived.tickets["incident_suspected"].reference])
+    return client.post(path, _sale(note="4111 1111 1111 1111", card_last4="4111111111111111"))
+
+
+@step("merchant", "offline sale on a ticket that can take payments")
+def sale_refused(client: Typed, lived: LivedIn) -> HttpResponse:
+    path = reverse("outages:offline_sales", args=[lived.tickets["payment"].reference])
+    return client.post(path, _sale(), follow=True)
+
+
+# Outages: the technician's side -------------------------------------------------------------
+
+
+def _declaration(**fields: object) -> dict:
+    return {
+        "category": "network",
+        "symptoms": ["network:host"],
+        "city": "Shanghai",
+        "district": "",
+        "summary": "The payment host does not answer",
+        "summary_zh_hans": "",
+        "starts_at": "",
+        "ends_at": "",
+        "next_update_at": _local(timedelta(hours=1)),
+        **fields,
+    }
+
+
+@step("technician", "incident declared")
+def incident_declared(client: Typed, lived: LivedIn) -> HttpResponse:
+    return client.post(reverse("outages:work_incident_new"), _declaration(), follow=True)
+
+
+@step("technician", "planned maintenance declared")
+def maintenance_declared(client: Typed, lived: LivedIn) -> HttpResponse:
+    data = _declaration(
+        maintenance="on",
+        starts_at=_local(timedelta(days=1)),
+        ends_at=_local(timedelta(days=1, hours=2)),
+    )
+    return client.post(reverse("outages:work_incident_new"), data, follow=True)
+
+
+@step("technician", "incident declared with errors")
+def incident_wrong(client: Typed, lived: LivedIn) -> HttpResponse:
+    data = _declaration(
+        symptoms=["software:update"],
+        city="",
+        district="Pudong",
+        summary="",
+        maintenance="on",
+        starts_at="2020-01-02T08:00",
+        next_update_at=_local(-timedelta(hours=2)),
+    )
+    return client.post(reverse("outages:work_incident_new"), data)
+
+
+@step("technician", "incident declared ending before it starts")
+def incident_backwards(client: Typed, lived: LivedIn) -> HttpResponse:
+    data = _declaration(starts_at=_local(-timedelta(hours=1)), ends_at=_local(-timedelta(hours=2)))
+    return client.post(reverse("outages:work_incident_new"), data)
+
+
+# (what is shown, action, incident, form data)
+INCIDENT_ACTIONS: list[tuple[str, str, str, dict]] = [
+    ("confirmed", "confirm", "suspected", {"confirm-body": "The carrier confirms an outage."}),
+    ("refused: confirmed already", "confirm", "confirmed", {}),
+    (
+        "posted",
+        "update",
+        "confirmed",
+        {"update-body": "Engineers are on site.", "update-audience": "public"},
+    ),
+    (
+        "an internal note",
+        "update",
+        "suspected",
+        {"update-body": "Called the carrier.", "update-audience": "internal"},
+    ),
+    ("sent empty", "update", "confirmed", {"update-audience": "public"}),
+    (
+        "refused: resolved",
+        "update",
+        "resolved",
+        {"update-body": "Late news.", "update-audience": "public"},
+    ),
+    ("resolved", "resolve", "confirmed", {"resolve-body": "Version 4.3 is out."}),
+    ("refused: resolved already", "resolve", "resolved", {}),
+]
+for _shown, _action, _incident, _data in INCIDENT_ACTIONS:
+
+    @step("technician", f"incident {_action} on {_incident}, {_shown}")
+    def incident_act(
+        client: Typed,
+        lived: LivedIn,
+        url: str = f"outages:work_incident_{_action}",
+        incident: str = _incident,
+        data: dict = _data,
+    ) -> HttpResponse:
+        path = reverse(url, args=[lived.incidents[incident].pk])
+        return client.post(path, data, follow=True)
 
 
 # Lists with filters -------------------------------------------------------------------------
