@@ -83,6 +83,13 @@ ACTIONS: dict[str, Action] = {
         frozenset({S.QUEUED, S.IN_PROGRESS}),
         S.RESOLVED,
     ),
+    # The same fault filed twice by one shop: closed, pointing to the ticket worked on.
+    "resolve_duplicate": Action(
+        gettext_lazy("Close as a duplicate"),
+        frozenset({TECHNICIAN}),
+        frozenset({S.QUEUED, S.IN_PROGRESS}),
+        S.CLOSED,
+    ),
     # The warranty claim, settled by the terminal's provider (see allowed_actions).
     "warranty_verify": Action(
         gettext_lazy("Verify the warranty"), frozenset({TECHNICIAN}), OPEN, None
@@ -512,6 +519,31 @@ def return_loaner(ticket: Ticket, user: User) -> Ticket:
         t.loaner_returned_at = timezone.now()
         t.save()
         _record(t, TicketEvent.Kind.LOANER_RETURNED, user, data={"serial": t.loaner_serial})
+        return t
+
+
+def resolve_duplicate(ticket: Ticket, user: User, original: Ticket) -> Ticket:
+    """The shop filed the same fault twice: close this one, pointing to `original`, which
+    must be the same shop's and in the technician's own queues (the admin's
+    `close_duplicate` reaches any ticket; a technician only what they can see)."""
+    with transaction.atomic():
+        t, action = _start(ticket, "resolve_duplicate", user)
+        if original.pk == t.pk:
+            raise NotAllowed(_("A ticket cannot duplicate itself."))
+        provider = user.provider
+        if (
+            provider is None
+            or original.queue_id is None
+            or original.queue.provider_id != provider.pk
+        ):
+            # The same words whether it exists elsewhere or not at all.
+            raise NotAllowed(_("No ticket has this reference."))
+        if original.merchant_id != t.merchant_id:
+            raise NotAllowed(_("The original must be a ticket of the same merchant."))
+        t.closed_at = timezone.now()
+        _move(t, action, t.closed_at)
+        t.save()
+        _record(t, TicketEvent.Kind.DUPLICATE, user, data={"original": original.reference})
         return t
 
 

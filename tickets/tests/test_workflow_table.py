@@ -36,6 +36,7 @@ ALLOWED: dict[str, tuple[str, set[str]]] = {
     "loaner_issue": ("technician", OPEN),
     "loaner_return": ("technician", ROUTED),
     "resolve": ("technician", {S.QUEUED, S.IN_PROGRESS}),
+    "resolve_duplicate": ("technician", {S.QUEUED, S.IN_PROGRESS}),
     "merchant_reply": ("merchant", {S.NEW, *OPEN}),
     "quote_accept": ("merchant", {S.WAITING_MERCHANT}),
     "quote_decline": ("merchant", {S.WAITING_MERCHANT}),
@@ -69,6 +70,7 @@ EVENTS: dict[str, tuple[str, bool]] = {
     "loaner_issue": (K.LOANER_ISSUED, True),
     "loaner_return": (K.LOANER_RETURNED, True),
     "resolve": (K.RESOLVED, True),
+    "resolve_duplicate": (K.DUPLICATE, True),
     "merchant_reply": (K.MERCHANT_REPLY, True),
     "quote_accept": (K.QUOTE_ACCEPTED, True),
     "quote_decline": (K.QUOTE_DECLINED, True),
@@ -104,6 +106,7 @@ def expected_status(action: str, before: str) -> str:
         "auto_close": S.CLOSED,
         "admin_cancel": S.CANCELLED,
         "close_duplicate": S.CLOSED,
+        "resolve_duplicate": S.CLOSED,
     }
     if action in moves:
         return moves[action]
@@ -134,6 +137,9 @@ CALLS: dict[str, Callable[[Ticket, User | None, World], object]] = {
     "loaner_issue": lambda t, u, w: workflow.issue_loaner(t, u, "ln-001"),
     "loaner_return": lambda t, u, w: workflow.return_loaner(t, u),
     "resolve": lambda t, u, w: workflow.resolve(t, u, Ticket.Resolution.REMOTE_FIX, "Re-keyed"),
+    "resolve_duplicate": lambda t, u, w: workflow.resolve_duplicate(
+        t, u, queued_ticket(w.device_a, reporter=w.alice)
+    ),
     "merchant_reply": lambda t, u, w: workflow.merchant_reply(t, u, "Error 11 again."),
     "quote_accept": lambda t, u, w: workflow.accept_quote(t, u),
     "quote_decline": lambda t, u, w: workflow.decline_quote(t, u),
