@@ -70,7 +70,8 @@ def _incident_title(data: dict) -> str:
         data.get("summary") or data.get("summary_zh_hans")
     )
     if typed:
-        return typed
+        # The sentences around it end it: "…故障。" typed with its full stop reads once.
+        return typed.rstrip("。.！!？?")
     category, symptoms = data.get("category", ""), data.get("symptoms") or []
     if len(symptoms) == 1:
         return symptom_label(category, symptoms[0])
@@ -101,7 +102,10 @@ def _incident(event: TicketEvent) -> str:
         "provider": data.get("provider_name", ""),
     }
     if event.kind == K.INCIDENT_LINKED:
-        since = timezone.localtime(datetime.fromisoformat(data["since"])).strftime("%H:%M")
+        started = timezone.localtime(datetime.fromisoformat(data["since"]))
+        # The time alone the same day; with the day once it is older (read the next morning).
+        same_day = started.date() == timezone.localtime(event.created_at).date()
+        since = started.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M")
         return _(
             "Linked to a known problem since %(since)s: %(title)s in %(area)s, handled by "
             "%(provider)s. Its updates come here."
@@ -116,8 +120,84 @@ def _incident(event: TicketEvent) -> str:
     return f"{said} {typed}" if typed else said
 
 
+def _slot(data: dict) -> str:
+    """ "Tuesday 2027-01-05 10:00–12:00", in the reader's language and time zone."""
+    from django.utils.dateformat import format as date_format
+
+    start = timezone.localtime(datetime.fromisoformat(data["start"]))
+    end = timezone.localtime(datetime.fromisoformat(data["end"]))
+    if start.date() == end.date():
+        return f"{date_format(start, 'l Y-m-d H:i')}–{end:%H:%M}"
+    return f"{date_format(start, 'l Y-m-d H:i')} – {date_format(end, 'l Y-m-d H:i')}"
+
+
+def _repair(event: TicketEvent) -> str:
+    """A step of the repair's logistics (repairs.services), from the facts it stored."""
+    data = event.data
+    kind = event.kind
+    said = ""
+    if kind == K.REPAIR_VISIT:
+        said = _("A technician proposes to visit %(slot)s.") % {"slot": _slot(data)}
+    elif kind == K.REPAIR_COUNTERED:
+        said = _("The shop proposes %(slot)s instead.") % {"slot": _slot(data)}
+    elif kind == K.REPAIR_CONFIRMED:
+        said = _("Technician visit confirmed for %(slot)s.") % {"slot": _slot(data)}
+    elif kind == K.REPAIR_VISITED:
+        said = _("The technician visited the shop.")
+    elif kind == K.REPAIR_SEND_IN:
+        said = (
+            _("Send the terminal to %(address)s by %(courier)s, tracking number %(tracking)s.")
+            % data
+        )
+    elif kind == K.REPAIR_RECEIVED:
+        said = _("The repair centre received the terminal.")
+    elif kind == K.REPAIR_REPAIRED:
+        said = _("The terminal is repaired and will be shipped back.")
+    elif kind == K.REPAIR_SHIPPED:
+        said = (
+            _("The terminal is on its way back by %(courier)s, tracking number %(tracking)s.")
+            % data
+        )
+    elif kind == K.REPAIR_SWAP:
+        said = (
+            _(
+                "A replacement terminal (serial %(serial)s) is on its way by %(courier)s, tracking "
+                "number %(tracking)s."
+            )
+            % data
+        )
+    elif kind == K.REPAIR_DELIVERED:
+        said = (
+            _("The shop received the replacement terminal.")
+            if data.get("method") == "swap"
+            else _("The shop received its terminal back.")
+        )
+    elif kind == K.REPAIR_OLD_RETURNED:
+        said = _("The old terminal is back with the provider, to be repaired or recycled safely.")
+    return f"{said} {event.body}" if event.body else said
+
+
+REPAIR_KINDS = frozenset(
+    {
+        K.REPAIR_VISIT,
+        K.REPAIR_COUNTERED,
+        K.REPAIR_CONFIRMED,
+        K.REPAIR_VISITED,
+        K.REPAIR_SEND_IN,
+        K.REPAIR_RECEIVED,
+        K.REPAIR_REPAIRED,
+        K.REPAIR_SHIPPED,
+        K.REPAIR_SWAP,
+        K.REPAIR_DELIVERED,
+        K.REPAIR_OLD_RETURNED,
+    }
+)
+
+
 def event_text(event: TicketEvent) -> str:
     data = event.data or {}
+    if event.kind in REPAIR_KINDS and "method" in data:
+        return _repair(event)
     if event.kind == K.ROUTED and "facts" in data:
         return _routing(event)
     if data.get("rerouted") and "facts" in data:

@@ -34,7 +34,15 @@ from portal.models import User
 from tests.factories import DeviceFactory, MerchantFactory, UserFactory, member_of
 from tickets import routing, services, sla, tasks, workflow
 from tickets.forms import CancelForm
-from tickets.models import Attachment, BusinessCalendar, Holiday, Queue, RoutingRule, Ticket
+from tickets.models import (
+    Attachment,
+    BusinessCalendar,
+    CannedReply,
+    Holiday,
+    Queue,
+    RoutingRule,
+    Ticket,
+)
 from tickets.uploads import check_upload
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02" + b"\x00" * 64
@@ -75,6 +83,8 @@ class LivedIn:
             return list(Attachment.objects.order_by("pk").values_list("pk", flat=True))
         if kind == "incident":
             return list(Incident.objects.order_by("pk").values_list("pk", flat=True))
+        if kind == "canned":
+            return list(CannedReply.objects.order_by("pk").values_list("pk", flat=True))
         raise KeyError(kind)
 
 
@@ -503,6 +513,14 @@ def _assigned_automatically(lived: LivedIn, file) -> None:  # noqa: ANN001 - the
         calendar=calendar, assignment=Queue.Assignment.ROUND_ROBIN, p1_reassign_minutes=30
     )
     Membership.objects.filter(user__in=[w.xavier, w.xena]).update(on_duty=True)
+    # Xavier manages X: its canned replies' pages are his to read in both languages.
+    Membership.objects.filter(user=w.xavier).update(manager=True)
+    CannedReply.objects.create(
+        provider=w.provider_x,
+        title=lived.said("Restart first"),
+        body=lived.said("Hello {merchant}, please restart the terminal. {technician}"),
+        body_zh_hans=lived.said("{merchant}您好，请先重启终端。{technician}"),
+    )
     ticket = _routed_by_the_task(file(lived.devices["verified"], "hardware", "power"))
     assert ticket.auto_assigned_at is not None
     lived.tickets["auto_assigned"] = ticket

@@ -33,7 +33,13 @@ NOT_PAGES = {
     "tickets:work_proof",
     "outages:offline_sales_csv",
 }
-TECHNICIAN_PAGES = ("tickets:work", "tickets:queue", "terminals:", "outages:work_")
+TECHNICIAN_PAGES = (
+    "tickets:work",
+    "tickets:queue",
+    "tickets:canned",
+    "terminals:",
+    "outages:work_",
+)
 EVERYONES_PAGES = {"password_change", "password_change_done"}
 
 
