@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "tickets",
     "mail",
     "outages",
+    "repairs",
 ]
 
 MIDDLEWARE = [

@@ -47,6 +47,7 @@ urlpatterns = [
     path("work/terminals/", include("devices.urls_work")),
     path("", include("tickets.urls")),
     path("", include("outages.urls")),
+    path("", include("repairs.urls")),
     path("i18n/setlang/", language.set_language, name="set_language"),
     path("admin/", admin.site.urls),
 ]

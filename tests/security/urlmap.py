@@ -26,6 +26,7 @@ KWARG_KINDS: list[tuple[str, str, str]] = [
     ("tickets:*", "reference", "ticket"),
     ("outages:*", "pk", "incident"),
     ("outages:*", "reference", "ticket"),
+    ("repairs:*", "reference", "ticket"),
 ]
 
 # Reachable without logging in (everything else redirects to log-in, or is a 404/405).
