@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from tickets.converters import ReferenceConverter
-from tickets.views import canned, duty, merchant, work
+from tickets.views import canned, duty, merchant, search, work
 
 register_converter(ReferenceConverter, "ref")
 
@@ -28,6 +28,8 @@ urlpatterns = [
     ),
     # Technician workspace
     path("work/", work.work_home, name="work"),
+    path("work/search/", search.work_search, name="work_search"),
+    path("work/mine/", search.work_mine, name="work_mine"),
     path("work/duty/", duty.work_duty, name="work_duty"),
     path("work/canned/", canned.canned_list, name="canned"),
     path("work/canned/new/", canned.canned_new, name="canned_new"),
