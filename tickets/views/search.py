@@ -30,7 +30,7 @@ class SearchForm(forms.Form):
     """Read from the query string; a bad value is as if it were not given."""
 
     q = forms.CharField(
-        label=_("Search tickets"),
+        label=_("Search"),
         max_length=search.QUERY_MAX,
         required=False,
         validators=[refuse_control_characters],
