@@ -1,5 +1,12 @@
 """W7, technician search on Chinese text (issue 14's target), and the texts it searches.
 
+**W7.** A technician of the busiest provider (34 % of the tickets) searches
+`/work/search/?q=…` through the real page, the queries taken in turn from `QUERIES`
+(Chinese words of two to six characters, as technicians type them: rare and common).
+Each answer must be 200 with its count of tickets found. Before the run, each query is
+also run in-process: the page's queries are counted (they must not depend on the hits),
+and every ticket found must be in the provider's queues (`check_scope`).
+
 The seed's descriptions and timeline texts come from `description()` and `reply()`:
 deterministic by ticket id, about 70 % Chinese and 30 % English, composed from a few
 hundred fragments with a skewed choice, so a word is as rare or as common as in a real
@@ -10,6 +17,11 @@ not one of ten fixed sentences that every tenth ticket repeats.
 from __future__ import annotations
 
 import random
+import threading
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from bench.loadgen import BenchError, Client, expect
 
 # --- the texts -------------------------------------------------------------------------
 
@@ -149,3 +161,87 @@ def reply(ticket_id: int, k: int = 0) -> str:
     rng = random.Random(ticket_id * 104729 + k)
     pool = REPLIES_ZH if rng.random() < 0.7 else REPLIES_EN
     return rng.choice(pool).format(n=f"{ticket_id * 37 % 10**10:010d}")
+
+
+# --- the workload ----------------------------------------------------------------------
+
+# What technicians type: two-character words (most Chinese words), longer words and a
+# clause, rare (闪退, 乱码) and common (屏幕, 打印).
+QUERIES = [
+    "卡纸",
+    "闪退",
+    "退款",
+    "屏幕",
+    "掉线",
+    "乱码",
+    "打印机",
+    "读卡器",
+    "通讯超时",
+    "错误码",
+    "小票打不出来",
+    "扣了两次",
+]
+W7_LABEL = "W7 search, Chinese"
+
+
+def path_for(query: str) -> str:
+    return "/work/search/?" + urlencode({"q": query})
+
+
+class Rotation:
+    """The next query, all of them in turn, shared by the clients."""
+
+    def __init__(self, queries: list[str]) -> None:
+        self.queries, self.taken, self.lock = queries, 0, threading.Lock()
+
+    def take(self) -> str:
+        with self.lock:
+            query = self.queries[self.taken % len(self.queries)]
+            self.taken += 1
+        return query
+
+
+def action_for(rotation: Rotation) -> Callable[[Client], None]:
+    def action(client: Client) -> None:
+        query = rotation.take()
+        response = expect(client.get(path_for(query)), 200, f"search {query}")
+        if b'id="search-total"' not in response.body:
+            raise BenchError(f"search {query}: no count of tickets found on the page")
+
+    return action
+
+
+def check_scope(meta) -> tuple[bool, str]:  # noqa: ANN001 - bench.seed.Seeded
+    """Every query in-process: how many it finds, and that all are the provider's."""
+    from tickets import search
+    from tickets.models import Queue, Ticket
+
+    provider = Queue.objects.get(pk=meta.busiest_queue_id).provider
+    totals, outside = [], 0
+    for query in QUERIES:
+        found = search.search(provider, query, offset=0, limit=100_000)
+        totals.append(f"{query} {found.total}")
+        outside += Ticket.objects.filter(pk__in=found.ids).exclude(queue__provider=provider).count()
+    return outside == 0 and all(not t.endswith(" 0") for t in totals), (
+        f"found: {', '.join(totals)}; outside the provider's queues: {outside}"
+    )
+
+
+def run(bench, row: type, measure_queries: Callable) -> None:  # noqa: ANN001 - bench.run
+    """The W7 rows of `bench/run.py`'s table, for 1 client (the target) and 4."""
+    techs = bench.meta.busiest_provider_techs
+    clients = bench.logged_in(techs[:4])
+    why = bench.probe(clients[0], path_for(QUERIES[0]))
+    if why:
+        bench.skip(W7_LABEL, 1, why)
+        return
+    counts = {measure_queries(techs[0], path_for(q))[1] for q in QUERIES}
+    ok, scope = check_scope(bench.meta)
+    print(f"  W7: queries per page {sorted(counts)}; {scope}")
+    if len(counts) != 1 or not ok:
+        bench.skip(W7_LABEL, 1, f"queries per page {sorted(counts)}; {scope}")
+        return
+    _status, queries, sql_ms = measure_queries(techs[0], path_for(QUERIES[0]))
+    for n in (1, 4):
+        result = bench.phase(f"{W7_LABEL} ({n})", clients[:n], action_for(Rotation(QUERIES)))
+        bench.rows.append(row(W7_LABEL, n, result, queries, sql_ms, note=scope))
