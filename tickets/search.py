@@ -196,11 +196,11 @@ def statement(
     has_cjk = re.search(rf"[{CJK}]", query) is not None
     branches = [
         f"SELECT t.id, t.created_at, {RANK_EXACT} AS rank FROM {_table(Ticket)} t"  # noqa: S608 - our constants
-        " WHERE t.reference = %(reference)s AND t.queue_id IN (SELECT id FROM scope)",
+        " WHERE t.reference = %(reference)s AND t.queue_id = ANY(ARRAY(SELECT id FROM scope))",
         f"SELECT t.id, t.created_at, {RANK_IDENTITY} FROM {_table(Ticket)} t"  # noqa: S608 - our constants
         f" WHERE t.merchant_id IN (SELECT id FROM {_table(Merchant)}"
         "   WHERE name ILIKE %(like)s OR contact_phone ILIKE %(like)s)"
-        " AND t.queue_id IN (SELECT id FROM scope)",
+        " AND t.queue_id = ANY(ARRAY(SELECT id FROM scope))",
     ]
     if not has_cjk:
         # Serial numbers are ASCII (devices.validators): no scan for a Chinese query.
@@ -208,7 +208,8 @@ def statement(
             f"SELECT t.id, t.created_at, CASE WHEN upper(d.serial_number) = upper(%(query)s)"  # noqa: S608 - our constants
             f" THEN {RANK_EXACT} ELSE {RANK_IDENTITY} END"
             f" FROM {_table(Ticket)} t JOIN {_table(Device)} d ON d.id = t.device_id"
-            " WHERE d.serial_number ILIKE %(like)s AND t.queue_id IN (SELECT id FROM scope)"
+            " WHERE d.serial_number ILIKE %(like)s"
+            " AND t.queue_id = ANY(ARRAY(SELECT id FROM scope))"
         )
     if words:
         # The expressions of the indexes `ticket_search_words` and `event_search_words`
@@ -221,15 +222,18 @@ def statement(
             f"SELECT t.id, t.created_at, {RANK_DESCRIPTION} FROM {_table(Ticket)} t"  # noqa: S608 - our constants
             f" WHERE {TICKET_WORDS} @@ to_tsquery('simple'::regconfig, %(words)s)"
             + runs_in.format(column="t.description")
-            + " AND t.queue_id IN (SELECT id FROM scope)",
+            + " AND t.queue_id = ANY(ARRAY(SELECT id FROM scope))",
             f"SELECT t.id, t.created_at, {RANK_TIMELINE}"  # noqa: S608 - our constants
             f" FROM {_table(TicketEvent)} e JOIN {_table(Ticket)} t ON t.id = e.ticket_id"
             f" WHERE {EVENT_TEXTS}"
             f" AND {EVENT_WORDS} @@ to_tsquery('simple'::regconfig, %(words)s)"
             + runs_in.format(column="e.body")
             + " AND (e.public OR e.provider_id = %(provider)s OR e.provider_id IS NULL)"
-            " AND t.queue_id IN (SELECT id FROM scope)",
+            " AND t.queue_id = ANY(ARRAY(SELECT id FROM scope))",
         ]
+    # `= ANY(ARRAY(…))`, not `IN (SELECT …)`: the queue ids are read once, and each
+    # branch's index is scanned once, not once per queue (measured at 1M: 屏幕 447 → 319
+    # ms, 打印机 95 → 59 ms).
     sql = (
         f"WITH scope AS (SELECT id FROM {_table(Queue)} WHERE provider_id = %(provider)s),"  # noqa: S608 - our constants
         " hits AS (" + " UNION ALL ".join(branches) + ")"
