@@ -44,6 +44,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
+from bench import w7
 from devices.models import Brand, Device, DeviceModel, Membership, Merchant, Provider
 from portal.models import User
 from tickets.models import SYMPTOMS, Queue, Ticket, TicketEvent, format_reference
@@ -82,25 +83,7 @@ CATEGORIES = [  # (category, weight)
     ("transaction", 0.13),
     ("other", 0.03),
 ]
-DESCRIPTIONS = [
-    "The screen stays dark after switching on; the power light blinks.",
-    "Printer feeds paper but prints nothing.",
-    "Contactless payments fail, chip works.",
-    "Shows error 11 on every payment since this morning.",
-    "Cannot connect to Wi-Fi after the router was replaced.",
-    "Customer was charged but the terminal shows the payment as failed.",
-    "Very slow, each payment takes over a minute.",
-    "Battery drains within an hour.",
-    "Keypad keys 4 and 7 do not respond.",
-    "Update stopped half way and the terminal restarts in a loop.",
-]
-REPLIES = [
-    "Please restart the terminal holding the power key for ten seconds.",
-    "We pushed a configuration update; please try a test payment.",
-    "A technician will visit tomorrow morning.",
-    "Could you send a photo of the error on the screen?",
-    "Replacement unit dispatched by courier.",
-]
+# Descriptions and timeline texts: bench/w7.py (Chinese and English, for W7).
 
 
 @dataclass
@@ -558,7 +541,7 @@ def seed(tickets: int = 100_000, merchants: int | None = None, *, log: Callable 
                     payments,
                     priority,
                     '["restart"]' if rand() < 0.6 else "[]",
-                    DESCRIPTIONS[t_id % len(DESCRIPTIONS)],
+                    w7.description(t_id),  # Chinese and English, for W7
                     f"138{merchant_id:08d}",
                     warranty,
                     warranty_end,
@@ -652,7 +635,7 @@ def seed(tickets: int = 100_000, merchants: int | None = None, *, log: Callable 
                     for i, kind in enumerate(kinds[: W3_EVENTS - 2]):
                         e_id += 1
                         actor = reporter if kind == "merchant_reply" else assigned
-                        body = REPLIES[i % len(REPLIES)] if kind != "claimed" else ""
+                        body = w7.reply(t_id, i) if kind != "claimed" else ""
                         when = routed + (i + 1) * 60 * second
                         yield (e_id, t_id, kind, actor, kind != "note", body, when)
                     continue
@@ -667,12 +650,12 @@ def seed(tickets: int = 100_000, merchants: int | None = None, *, log: Callable 
                         "question",
                         assigned,
                         True,
-                        REPLIES[3],
+                        w7.reply(t_id, 1),
                         routed + 3600 * second,
                     )
                 elif status in ("resolved", "closed"):
                     e_id += 1
-                    yield (e_id, t_id, "resolved", assigned, True, REPLIES[t_id % 5], resolved_at)
+                    yield (e_id, t_id, "resolved", assigned, True, w7.reply(t_id, 2), resolved_at)
                     if status == "resolved" or t_id % 3 == 0:
                         pass
                     else:
