@@ -1,7 +1,8 @@
 from django.urls import path, register_converter
 
 from tickets.converters import ReferenceConverter
-from tickets.views import canned, duty, merchant, search, work
+from tickets.forms_work import WORK_ACTIONS
+from tickets.views import bulk, canned, duty, merchant, search, work
 
 register_converter(ReferenceConverter, "ref")
 
@@ -36,34 +37,17 @@ urlpatterns = [
     path("work/canned/<int:pk>/edit/", canned.canned_edit, name="canned_edit"),
     path("work/canned/<int:pk>/delete/", canned.canned_delete, name="canned_delete"),
     path("work/queues/<int:pk>/", work.work_queue, name="queue"),
+    path("work/bulk/", bulk.work_bulk, name="work_bulk"),
     path("work/tickets/<ref:reference>/", work.work_ticket, name="work_ticket"),
-    path("work/tickets/<ref:reference>/claim/", work.work_claim, name="work_claim"),
-    path("work/tickets/<ref:reference>/assign/", work.work_assign, name="work_assign"),
-    path("work/tickets/<ref:reference>/reply/", work.work_reply, name="work_reply"),
-    path("work/tickets/<ref:reference>/note/", work.work_note, name="work_note"),
-    path("work/tickets/<ref:reference>/ask/", work.work_ask, name="work_ask"),
-    path("work/tickets/<ref:reference>/quote/", work.work_quote, name="work_quote"),
-    path("work/tickets/<ref:reference>/transfer/", work.work_transfer, name="work_transfer"),
-    path(
-        "work/tickets/<ref:reference>/loaner/issue/",
-        work.work_loaner_issue,
-        name="work_loaner_issue",
-    ),
-    path(
-        "work/tickets/<ref:reference>/loaner/return/",
-        work.work_loaner_return,
-        name="work_loaner_return",
-    ),
-    path("work/tickets/<ref:reference>/resolve/", work.work_resolve, name="work_resolve"),
-    path(
-        "work/tickets/<ref:reference>/warranty/verify/",
-        work.work_warranty_verify,
-        name="work_warranty_verify",
-    ),
-    path(
-        "work/tickets/<ref:reference>/warranty/reject/",
-        work.work_warranty_reject,
-        name="work_warranty_reject",
+    # One entry per technician action, all to the one view (tickets.forms_work.WORK_ACTIONS)
+    *(
+        path(
+            f"work/tickets/<ref:reference>/{action.path}/",
+            work.work_action,
+            {"name": name},
+            name=f"work_{name}",
+        )
+        for name, action in WORK_ACTIONS.items()
     ),
     path("work/tickets/<ref:reference>/proof/", work.work_proof, name="work_proof"),
 ]

@@ -230,6 +230,7 @@ FORM_ARGUMENTS: dict[str, Callable[[Setting], dict[str, object]]] = {
     "tickets.forms.TicketFilterForm": _filter_form_with_search_box,
     "tickets.forms_work.AssignForm": lambda s: {"provider": s.world.provider_x},
     "tickets.forms_work.TransferForm": lambda s: {"ticket": s.ticket},
+    "tickets.forms_work.DuplicateForm": lambda s: {"provider": s.world.provider_x},
     "outages.forms.MeTooForm": lambda s: {"merchant": s.world.merchant_a},
     "tickets.forms_canned.CannedReplyForm": lambda s: {"provider_id": s.world.provider_x.pk},
 }

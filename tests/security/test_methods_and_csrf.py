@@ -63,6 +63,9 @@ POST_ONLY = {
     "tickets:work_resolve",
     "tickets:work_warranty_verify",
     "tickets:work_warranty_reject",
+    "tickets:work_resolve_duplicate",
+    # Bulk actions on the selected tickets of a list (tickets/views/bulk.py).
+    "tickets:work_bulk",
     # The provider's warranty record of a terminal (devices/views_work.py).
     "terminals:warranty",
     # Applying a checked warranty register upload (devices/views_register.py).

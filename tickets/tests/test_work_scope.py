@@ -36,6 +36,7 @@ def crafted_post(world: World, ticket: Ticket) -> dict[str, object]:
         "wverify-warranty_end": "2030-01-01",
         "wverify-source": "proof",
         "wreject-reason": "x",
+        "duplicate-original": ticket.reference,
     }
 
 
@@ -43,8 +44,8 @@ def crafted_post(world: World, ticket: Ticket) -> dict[str, object]:
 GET_URLS = {"work_ticket", "work_proof"}
 
 
-def test_the_workspace_has_two_pages_and_twelve_actions_per_ticket() -> None:
-    assert len(TICKET_URLS) == 14
+def test_the_workspace_has_two_pages_and_thirteen_actions_per_ticket() -> None:
+    assert len(TICKET_URLS) == 15
 
 
 @pytest.mark.parametrize("who", ["yuri", "alice", "bob", "admin"])

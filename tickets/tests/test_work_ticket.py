@@ -113,6 +113,7 @@ def test_it_offers_the_forms_of_the_actions_allowed_now(world: World, as_user) -
         "transfer",
         "loaner_issue",
         "resolve",
+        "resolve_duplicate",
     }
     workflow.send_quote(ticket, world.xavier, Decimal("90"), "Printer")
     forms = client.get(page_url(ticket)).context["forms"]

@@ -2,14 +2,14 @@
 
 Only technicians get here; anyone else gets 404 (staff are sent to the admin). Every
 ticket comes through `tickets.access.technician_ticket`, so another provider's ticket is
-a 404 on the page and on every action, GET or crafted POST. Each action has its own
-POST-only view: a form validates, `tickets.workflow` acts, a refusal becomes a message.
+a 404 on the page and on every action, GET or crafted POST. Every action goes through
+one POST-only view, driven by `forms_work.WORK_ACTIONS`: a form validates,
+`tickets.workflow` acts, a refusal becomes a message.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,7 +25,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from devices.forms import WarrantyRejectForm, WarrantyVerifyForm
 from devices.views_work import proof_response, warranty_history
 from devices.warranty import WarrantySource
 from outages.models import IncidentTicket
@@ -38,15 +37,9 @@ from tickets.forms_work import (
     ASSIGNED_NOBODY,
     STATUS_ALL,
     STATUS_OPEN,
-    AskForm,
-    AssignForm,
-    LoanerIssueForm,
-    NoteForm,
+    WORK_ACTIONS,
     QueueFilterForm,
-    QuoteForm,
-    ReplyForm,
-    ResolveForm,
-    TransferForm,
+    WorkAction,
 )
 from tickets.models import (
     Category,
@@ -56,6 +49,7 @@ from tickets.models import (
     TicketQuerySet,
     choice_labels,
 )
+from tickets.views.bulk import bulk_form
 
 PAGE_SIZE = 25
 URGENT_ON_HOME = 15
@@ -258,6 +252,8 @@ def work_queue(request: HttpRequest, pk: int) -> HttpResponse:
             "page_number": page,
             "has_previous": page > 1,
             "has_next": len(found) > PAGE_SIZE,
+            # Only when there is something to tick: its selects cost two queries.
+            "bulk": bulk_form(request, provider) if found else None,
         },
     )
 
@@ -303,33 +299,38 @@ def _headline(event: TicketEvent, kinds: dict[str, str]) -> list[str]:
     return [part for part in parts if part]
 
 
-def _action_forms(ticket: Ticket, allowed: set[str], bound: ActionForms) -> ActionForms:
-    """An empty form for each action allowed now; the one that failed keeps its input."""
-    makers: dict[str, Callable[[], forms.Form | None]] = {
-        "claim": lambda: None,
-        "assign": lambda: AssignForm(prefix="assign", provider=ticket.queue.provider),
-        "reply": lambda: ReplyForm(prefix="reply"),
-        "note": lambda: NoteForm(prefix="note"),
-        "ask": lambda: AskForm(prefix="ask"),
-        "quote": lambda: QuoteForm(prefix="quote"),
-        "transfer": lambda: TransferForm(prefix="transfer", ticket=ticket),
-        "loaner_issue": lambda: LoanerIssueForm(prefix="loaner"),
-        "loaner_return": lambda: None,
-        "resolve": lambda: ResolveForm(prefix="resolve"),
-        "warranty_verify": lambda: WarrantyVerifyForm(
-            prefix="wverify",
-            initial={
-                "warranty_end": ticket.device.warranty_end or ticket.device.default_warranty_end(),
-                "source": WarrantySource.PROOF,
-            },
-        ),
-        "warranty_reject": lambda: WarrantyRejectForm(prefix="wreject"),
-    }
-    return {
-        name: bound[name] if name in bound else make()
-        for name, make in makers.items()
-        if name in allowed
-    }
+@dataclass
+class ActionBlock:
+    """One action as the ticket page shows it (in WORK_ACTIONS order)."""
+
+    action: WorkAction
+    form: forms.Form | None
+    url: str
+    button: str
+    open: bool
+
+
+def _action_blocks(ticket: Ticket, allowed: set[str], bound: ActionForms) -> list[ActionBlock]:
+    """A block for each action allowed now, with an empty form; the one that failed keeps
+    its input and is shown unfolded."""
+    provider = ticket.queue.provider
+    blocks = []
+    for name, action in WORK_ACTIONS.items():
+        if name not in allowed:
+            continue
+        form = (
+            bound[name] if name in bound else action.build(None, ticket=ticket, provider=provider)
+        )
+        blocks.append(
+            ActionBlock(
+                action=action,
+                form=form,
+                url=reverse(f"tickets:work_{name}", args=[ticket.reference]),
+                button=action.button_text(ticket),
+                open=action.open or name in bound,
+            )
+        )
+    return blocks
 
 
 def _render_ticket(
@@ -372,6 +373,7 @@ def _render_ticket(
         earlier.status_label = statuses.get(earlier.status, earlier.status)
         earlier.resolution_label = resolutions.get(earlier.resolution_code, earlier.resolution_code)
     allowed = workflow.allowed_actions(ticket, workflow.TECHNICIAN)
+    blocks = _action_blocks(ticket, allowed, bound or {})
     device = ticket.device
     return render(
         request,
@@ -387,7 +389,8 @@ def _render_ticket(
             "quotes": quotes,
             "history": history,
             "clock": sla.clock(ticket, now),
-            "forms": _action_forms(ticket, allowed, bound or {}),
+            "actions": blocks,
+            "forms": {block.action.name: block.form for block in blocks},
             "repair_refusal": workflow.repair_refusal(ticket),
             "own_terminal": device.provider_id == provider.pk,
             "warranty_history": warranty_history(device, limit=WARRANTY_CHANGES_SHOWN),
@@ -408,21 +411,17 @@ def work_ticket(request: HttpRequest, reference: str) -> HttpResponse:
     return _render_ticket(request, technician_ticket(request, reference))
 
 
-# Actions: one POST-only view each -----------------------------------------------------------
+# Actions: one POST-only view for all, driven by WORK_ACTIONS ---------------------------------
 
 
-# What a person writes on a ticket: counted against RATE_LIMIT_REPLIES (tickets.limits).
-MESSAGE_ACTIONS = frozenset({"reply", "note", "ask"})
-
-
-def _act(
-    request: HttpRequest,
-    ticket: Ticket,
-    name: str,
-    form: forms.Form | None,
-    run: Callable[[dict[str, Any]], object],
-    done: str,
-) -> HttpResponse:
+@require_POST
+@login_required
+def work_action(request: HttpRequest, reference: str, name: str) -> HttpResponse:
+    """`name` comes from the URL conf (one entry per action), never from the client."""
+    action = WORK_ACTIONS[name]
+    ticket = technician_ticket(request, reference)
+    provider = ticket.queue.provider
+    form = action.build(request.POST, ticket=ticket, provider=provider)
     if form is not None and not form.is_valid():
         if name in workflow.allowed_actions(ticket, workflow.TECHNICIAN):
             # Shown again in place, next to the fields, with everything typed.
@@ -435,203 +434,29 @@ def _act(
         except workflow.NotAllowed as refused:
             messages.error(request, str(refused))
         return redirect("tickets:work_ticket", ticket.reference)
-    if name in MESSAGE_ACTIONS and (limited := limits.message(request.user)) is not None:
+    if action.counted and (limited := limits.message(request.user)) is not None:
         form.add_error(None, limited.message)
         response = _render_ticket(request, ticket, {name: form})
         response.status_code = 429
         response["Retry-After"] = str(limited.retry_after)
         return response
     try:
-        run(form.cleaned_data if form is not None else {})
+        action.run(ticket, request.user, form.cleaned_data if form is not None else {})
     except workflow.NotAllowed as refused:
         messages.error(request, str(refused))
-    else:
-        messages.success(request, done)
+        return redirect("tickets:work_ticket", ticket.reference)
+    messages.success(request, str(action.done))
+    if action.may_leave:
+        now_in = Queue.objects.filter(tickets=ticket).select_related("provider").first()
+        if now_in is None or now_in.provider_id != provider.pk:
+            # Another provider has it now: its page is no longer ours to show.
+            messages.info(
+                request,
+                _("%(reference)s is now with %(queue)s and no longer in your queues.")
+                % {"reference": ticket.reference, "queue": now_in},
+            )
+            return redirect("tickets:work")
     return redirect("tickets:work_ticket", ticket.reference)
-
-
-@require_POST
-@login_required
-def work_claim(request: HttpRequest, reference: str) -> HttpResponse:
-    ticket = technician_ticket(request, reference)
-    return _act(
-        request,
-        ticket,
-        "claim",
-        None,
-        lambda data: workflow.claim(ticket, request.user),
-        _("The ticket is yours."),
-    )
-
-
-@require_POST
-@login_required
-def work_assign(request: HttpRequest, reference: str) -> HttpResponse:
-    ticket = technician_ticket(request, reference)
-    form = AssignForm(request.POST, prefix="assign", provider=ticket.queue.provider)
-    return _act(
-        request,
-        ticket,
-        "assign",
-        form,
-        lambda data: workflow.assign(ticket, request.user, data["assignee"]),
-        _("Assigned."),
-    )
-
-
-@require_POST
-@login_required
-def work_reply(request: HttpRequest, reference: str) -> HttpResponse:
-    ticket = technician_ticket(request, reference)
-    return _act(
-        request,
-        ticket,
-        "reply",
-        ReplyForm(request.POST, prefix="reply"),
-        lambda data: workflow.reply(ticket, request.user, data["body"]),
-        _("Reply sent to the merchant."),
-    )
-
-
-@require_POST
-@login_required
-def work_note(request: HttpRequest, reference: str) -> HttpResponse:
-    ticket = technician_ticket(request, reference)
-    return _act(
-        request,
-        ticket,
-        "note",
-        NoteForm(request.POST, prefix="note"),
-        lambda data: workflow.note(ticket, request.user, data["body"]),
-        _("Internal note added."),
-    )
-
-
-@require_POST
-@login_required
-def work_ask(request: HttpRequest, reference: str) -> HttpResponse:
-    ticket = technician_ticket(request, reference)
-    return _act(
-        request,
-        ticket,
-        "ask",
-        AskForm(request.POST, prefix="ask"),
-        lambda data: workflow.ask(ticket, request.user, data["body"]),
-        _("Question sent: the ticket waits on the merchant and the SLA clock is paused."),
-    )
-
-
-@require_POST
-@login_required
-def work_quote(request: HttpRequest, reference: str) -> HttpResponse:
-    ticket = technician_ticket(request, reference)
-    return _act(
-        request,
-        ticket,
-        "quote",
-        QuoteForm(request.POST, prefix="quote"),
-        lambda data: workflow.send_quote(ticket, request.user, data["amount"], data["covers"]),
-        _("Quote sent: repair work waits until the merchant accepts it."),
-    )
-
-
-@require_POST
-@login_required
-def work_transfer(request: HttpRequest, reference: str) -> HttpResponse:
-    ticket = technician_ticket(request, reference)
-    form = TransferForm(request.POST, prefix="transfer", ticket=ticket)
-    response = _act(
-        request,
-        ticket,
-        "transfer",
-        form,
-        lambda data: workflow.transfer(ticket, request.user, data["queue"], data["reason"]),
-        _("Transferred."),
-    )
-    if (
-        form.is_valid()
-        and not Ticket.objects.filter(pk=ticket.pk, queue__provider=request.user.provider).exists()
-    ):
-        # Another provider has it now: its page is no longer ours to show.
-        messages.info(
-            request,
-            _("%(reference)s is now with %(queue)s and no longer in your queues.")
-            % {"reference": ticket.reference, "queue": form.cleaned_data["queue"]},
-        )
-        return redirect("tickets:work")
-    return response
-
-
-@require_POST
-@login_required
-def work_loaner_issue(request: HttpRequest, reference: str) -> HttpResponse:
-    ticket = technician_ticket(request, reference)
-    return _act(
-        request,
-        ticket,
-        "loaner_issue",
-        LoanerIssueForm(request.POST, prefix="loaner"),
-        lambda data: workflow.issue_loaner(ticket, request.user, data["serial"]),
-        _("Loaner issued."),
-    )
-
-
-@require_POST
-@login_required
-def work_loaner_return(request: HttpRequest, reference: str) -> HttpResponse:
-    ticket = technician_ticket(request, reference)
-    return _act(
-        request,
-        ticket,
-        "loaner_return",
-        None,
-        lambda data: workflow.return_loaner(ticket, request.user),
-        _("Loaner returned."),
-    )
-
-
-@require_POST
-@login_required
-def work_resolve(request: HttpRequest, reference: str) -> HttpResponse:
-    ticket = technician_ticket(request, reference)
-    return _act(
-        request,
-        ticket,
-        "resolve",
-        ResolveForm(request.POST, prefix="resolve"),
-        lambda data: workflow.resolve(ticket, request.user, data["code"], data["note"]),
-        _("Resolved: the merchant is asked to confirm the fix."),
-    )
-
-
-@require_POST
-@login_required
-def work_warranty_verify(request: HttpRequest, reference: str) -> HttpResponse:
-    ticket = technician_ticket(request, reference)
-    return _act(
-        request,
-        ticket,
-        "warranty_verify",
-        WarrantyVerifyForm(request.POST, prefix="wverify"),
-        lambda data: workflow.verify_warranty(
-            ticket, request.user, data["warranty_end"], data["source"], data["note"]
-        ),
-        _("Warranty verified: the merchant is told."),
-    )
-
-
-@require_POST
-@login_required
-def work_warranty_reject(request: HttpRequest, reference: str) -> HttpResponse:
-    ticket = technician_ticket(request, reference)
-    return _act(
-        request,
-        ticket,
-        "warranty_reject",
-        WarrantyRejectForm(request.POST, prefix="wreject"),
-        lambda data: workflow.reject_warranty(ticket, request.user, data["reason"]),
-        _("Claim rejected: the repair is billable and the merchant is told why."),
-    )
 
 
 @require_safe
