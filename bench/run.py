@@ -4,8 +4,8 @@ Creates and migrates the bench database, seeds it (unless it already holds the a
 number of tickets), collects static files, starts gunicorn and a Celery worker, runs
 the workloads W0-W5 and W7 with the load generator in bench/loadgen.py (W5, the outage
 burst and the incident fan-out, in bench/w5.py; W7, search, in bench/w7.py), verifies
-what W1 and W5 wrote, prints
-a table, and stops everything it started, by PID, whatever happens.
+what W1 and W5 wrote, prints a table, and stops everything it started, by PID,
+whatever happens.
 
     .venv/bin/python bench/run.py --tickets 100000 --duration 30
     .venv/bin/python bench/run.py --only W2,W3 --duration 10
