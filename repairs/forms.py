@@ -3,7 +3,7 @@ with distinct field ids; a form with errors is shown again with what was typed."
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -25,6 +25,16 @@ class SlotForm(forms.Form):
     day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
     start = forms.TimeField(label=_("From"), widget=forms.TimeInput(attrs={"type": "time"}))
     end = forms.TimeField(label=_("Until"), widget=forms.TimeInput(attrs={"type": "time"}))
+
+    def clean_day(self) -> date:
+        """From today to a year ahead: a visit is not booked for 1989 or 9999."""
+        day = self.cleaned_data["day"]
+        today = timezone.localdate()
+        if day < today:
+            raise forms.ValidationError(_("Propose a time in the future."))
+        if day > today + timedelta(days=366):
+            raise forms.ValidationError(_("Propose a day within the next year."))
+        return day
 
     def clean(self) -> dict:
         data = super().clean()
