@@ -350,6 +350,11 @@ class WorkAction:
         return str(self.button)
 
 
+# A provider's canned replies, offered above the reply and the question (tickets.canned).
+CANNED_INSERT = "tickets/work/_canned_insert.html"
+# The actions whose text a canned reply fills in (the form's `body`).
+CANNED_TARGETS = ("reply", "ask")
+
 # In the order the ticket page shows them: buttons first, then the folded forms.
 WORK_ACTIONS: dict[str, WorkAction] = {
     action.name: action
@@ -413,6 +418,7 @@ WORK_ACTIONS: dict[str, WorkAction] = {
             run=lambda t, user, data: workflow.reply(t, user, data["body"]),
             form=ReplyForm,
             prefix="reply",
+            include=CANNED_INSERT,
             counted=True,
         ),
         WorkAction(
@@ -438,6 +444,7 @@ WORK_ACTIONS: dict[str, WorkAction] = {
             run=lambda t, user, data: workflow.ask(t, user, data["body"]),
             form=AskForm,
             prefix="ask",
+            include=CANNED_INSERT,
             help=_("The ticket waits on the merchant and the SLA clock stops until they answer."),
             counted=True,
         ),

@@ -99,3 +99,30 @@ def test_another_providers_replies_are_out_of_reach(
     assert other.post(reverse("tickets:canned_delete", args=[reply.pk])).status_code == 404
     assert as_user(world.alice).get(reverse("tickets:canned")).status_code == 404
     assert CannedReply.objects.filter(pk=reply.pk).exists()
+
+
+def test_a_canned_reply_is_inserted_into_a_reply_or_a_question(
+    world: World,
+    as_user,  # noqa: ANN001
+    reply: CannedReply,
+) -> None:
+    ticket = queued_ticket(world.device_a, reporter=world.alice)
+    page_url = reverse("tickets:work_ticket", args=[ticket.reference])
+    client = as_user(world.xavier)
+    page = client.get(page_url).content.decode()
+    assert 'name="canned"' in page
+    assert "Restart" in page
+
+    response = client.get(page_url, {"canned": reply.pk, "into": "reply"})
+    form = response.context["forms"]["reply"]
+    assert form.initial["body"].startswith(f"Hello Shop A, ticket {ticket.reference}")
+    assert 'id="action-reply" open' in response.content.decode()
+    asked = client.get(page_url, {"canned": reply.pk, "into": "ask"}).context["forms"]["ask"]
+    assert asked.initial["body"].startswith("Hello Shop A")
+
+    # Another provider's reply, or a made-up target, fills in nothing.
+    theirs = CannedReply.objects.create(provider=world.provider_y, title="Theirs", body="Y")
+    for params in ({"canned": theirs.pk, "into": "reply"}, {"canned": reply.pk, "into": "note"}):
+        forms = client.get(page_url, params).context["forms"]
+        assert not forms["reply"].initial.get("body")
+        assert not forms["note"].initial.get("body")

@@ -30,11 +30,12 @@ from devices.warranty import WarrantySource
 from outages.models import IncidentTicket
 from outages.views_work import home_incidents
 from portal.access import provider_of
-from tickets import limits, sla, workflow
+from tickets import canned, limits, sla, workflow
 from tickets.access import technician_ticket
 from tickets.forms_work import (
     ASSIGNED_ME,
     ASSIGNED_NOBODY,
+    CANNED_TARGETS,
     STATUS_ALL,
     STATUS_OPEN,
     WORK_ACTIONS,
@@ -310,31 +311,44 @@ class ActionBlock:
     open: bool
 
 
-def _action_blocks(ticket: Ticket, allowed: set[str], bound: ActionForms) -> list[ActionBlock]:
+def _action_blocks(
+    ticket: Ticket,
+    allowed: set[str],
+    bound: ActionForms,
+    prefilled: dict[str, str] | None = None,
+) -> list[ActionBlock]:
     """A block for each action allowed now, with an empty form; the one that failed keeps
-    its input and is shown unfolded."""
+    its input and is shown unfolded, as is one a canned reply filled in (`prefilled`:
+    action name → text)."""
     provider = ticket.queue.provider
+    prefilled = prefilled or {}
     blocks = []
     for name, action in WORK_ACTIONS.items():
         if name not in allowed:
             continue
-        form = (
-            bound[name] if name in bound else action.build(None, ticket=ticket, provider=provider)
-        )
+        if name in bound:
+            form = bound[name]
+        elif name in prefilled:
+            form = action.form(None, prefix=action.prefix, initial={"body": prefilled[name]})
+        else:
+            form = action.build(None, ticket=ticket, provider=provider)
         blocks.append(
             ActionBlock(
                 action=action,
                 form=form,
                 url=reverse(f"tickets:work_{name}", args=[ticket.reference]),
                 button=action.button_text(ticket),
-                open=action.open or name in bound,
+                open=action.open or name in bound or name in prefilled,
             )
         )
     return blocks
 
 
 def _render_ticket(
-    request: HttpRequest, ticket: Ticket, bound: ActionForms | None = None
+    request: HttpRequest,
+    ticket: Ticket,
+    bound: ActionForms | None = None,
+    prefilled: dict[str, str] | None = None,
 ) -> HttpResponse:
     now = timezone.now()
     provider = ticket.queue.provider
@@ -373,7 +387,13 @@ def _render_ticket(
         earlier.status_label = statuses.get(earlier.status, earlier.status)
         earlier.resolution_label = resolutions.get(earlier.resolution_code, earlier.resolution_code)
     allowed = workflow.allowed_actions(ticket, workflow.TECHNICIAN)
-    blocks = _action_blocks(ticket, allowed, bound or {})
+    blocks = _action_blocks(ticket, allowed, bound or {}, prefilled)
+    # One query, only when a reply or a question can be written.
+    canned_replies = (
+        list(canned.for_provider(provider.pk).only("pk", "title"))
+        if allowed & set(CANNED_TARGETS)
+        else []
+    )
     device = ticket.device
     return render(
         request,
@@ -391,6 +411,7 @@ def _render_ticket(
             "clock": sla.clock(ticket, now),
             "actions": blocks,
             "forms": {block.action.name: block.form for block in blocks},
+            "canned_replies": canned_replies,
             "repair_refusal": workflow.repair_refusal(ticket),
             "own_terminal": device.provider_id == provider.pk,
             "warranty_history": warranty_history(device, limit=WARRANTY_CHANGES_SHOWN),
@@ -408,7 +429,23 @@ def _render_ticket(
 @require_safe
 @login_required
 def work_ticket(request: HttpRequest, reference: str) -> HttpResponse:
-    return _render_ticket(request, technician_ticket(request, reference))
+    ticket = technician_ticket(request, reference)
+    return _render_ticket(request, ticket, prefilled=_canned_prefill(request, ticket))
+
+
+def _canned_prefill(request: HttpRequest, ticket: Ticket) -> dict[str, str]:
+    """`?canned=<id>&into=reply|ask`: that canned reply of the technician's provider,
+    filled in for this ticket, in the reply's or the question's text (works without
+    JavaScript: the ticket page's "Insert" is a GET form). Anything else: nothing."""
+    into = request.GET.get("into")
+    if into not in CANNED_TARGETS or not request.GET.get("canned", "").isdigit():
+        return {}
+    reply = (
+        canned.for_provider(ticket.queue.provider_id).filter(pk=int(request.GET["canned"])).first()
+    )
+    if reply is None:
+        return {}
+    return {into: canned.text_for(reply, ticket, request.user)}
 
 
 # Actions: one POST-only view for all, driven by WORK_ACTIONS ---------------------------------
