@@ -1225,6 +1225,33 @@ class CannedReply(models.Model):
         return self.title
 
 
+class SavedView(models.Model):
+    """A technician's named filter of one queue, shown with a live count on /work/ and
+    the queue pages (tickets.saved_views). `params` are the queue filter's own query
+    parameters, as the list's URL carries them."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(
+        _("name"), max_length=60, validators=[refuse_card_number, refuse_control_characters]
+    )
+    params = models.JSONField(_("filter"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("saved"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="saved_view_name_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class SelfHelpSuccess(models.Model):
     """A fault that a first-line check fixed: no ticket, but counted per category."""
 
