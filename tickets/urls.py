@@ -2,7 +2,7 @@ from django.urls import path, register_converter
 
 from tickets.converters import ReferenceConverter
 from tickets.forms_work import WORK_ACTIONS
-from tickets.views import bulk, canned, duty, merchant, search, work
+from tickets.views import bulk, canned, duty, merchant, saved, search, work
 
 register_converter(ReferenceConverter, "ref")
 
@@ -32,6 +32,8 @@ urlpatterns = [
     path("work/search/", search.work_search, name="work_search"),
     path("work/mine/", search.work_mine, name="work_mine"),
     path("work/duty/", duty.work_duty, name="work_duty"),
+    path("work/queues/<int:pk>/save-view/", saved.saved_view_new, name="saved_view_new"),
+    path("work/views/<int:pk>/delete/", saved.saved_view_delete, name="saved_view_delete"),
     path("work/canned/", canned.canned_list, name="canned"),
     path("work/canned/new/", canned.canned_new, name="canned_new"),
     path("work/canned/<int:pk>/edit/", canned.canned_edit, name="canned_edit"),

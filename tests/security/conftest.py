@@ -19,7 +19,15 @@ from devices.models import Device, Membership
 from outages.models import Incident
 from portal.models import User
 from tests.factories import TicketFactory
-from tickets.models import Attachment, CannedReply, Queue, Quote, Ticket, TicketEvent
+from tickets.models import (
+    Attachment,
+    CannedReply,
+    Queue,
+    Quote,
+    SavedView,
+    Ticket,
+    TicketEvent,
+)
 
 # A valid 1x1 PNG: attachments must be real files of an allowed type.
 PNG = bytes.fromhex(
@@ -43,6 +51,8 @@ class Scenario:
     incident_y: Incident  # provider Y's
     canned_x: CannedReply
     canned_y: CannedReply
+    saved_view_x: SavedView  # xavier's
+    saved_view_y: SavedView  # yuri's
 
     def side_a(self) -> dict[str, object]:
         """Ids of merchant A's / provider X's objects, by kind: alice's and xavier's own."""
@@ -53,6 +63,7 @@ class Scenario:
             "queue": self.queue_x.pk,
             "incident": self.incident_x.pk,
             "canned": self.canned_x.pk,
+            "saved_view": self.saved_view_x.pk,
         }
 
     def side_b(self) -> dict[str, object]:
@@ -64,6 +75,7 @@ class Scenario:
             "queue": self.queue_y.pk,
             "incident": self.incident_y.pk,
             "canned": self.canned_y.pk,
+            "saved_view": self.saved_view_y.pk,
         }
 
 
@@ -130,6 +142,12 @@ def scenario(world, media_root) -> Scenario:  # noqa: ANN001
         ),
         canned_y=CannedReply.objects.create(
             provider=world.provider_y, title="Restart", body="Restart the terminal."
+        ),
+        saved_view_x=SavedView.objects.create(
+            user=world.xavier, queue=ticket_a.queue, name="Mine", params={"assigned": "me"}
+        ),
+        saved_view_y=SavedView.objects.create(
+            user=world.yuri, queue=ticket_b.queue, name="Mine", params={"assigned": "me"}
         ),
     )
 

@@ -58,6 +58,8 @@ POST_ONLY = {
     "tickets:work_transfer",
     "tickets:work_duty",
     "tickets:canned_delete",
+    "tickets:saved_view_new",
+    "tickets:saved_view_delete",
     "tickets:work_loaner_issue",
     "tickets:work_loaner_return",
     "tickets:work_resolve",

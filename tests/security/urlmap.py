@@ -21,6 +21,8 @@ KWARG_KINDS: list[tuple[str, str, str]] = [
     ("tickets:attachment*", "pk", "attachment"),
     ("tickets:queue*", "pk", "queue"),
     ("tickets:canned*", "pk", "canned"),
+    ("tickets:saved_view_new", "pk", "queue"),
+    ("tickets:saved_view_delete", "pk", "saved_view"),
     ("tickets:*", "queue", "queue"),
     ("tickets:*", "queue_pk", "queue"),
     ("tickets:*", "reference", "ticket"),

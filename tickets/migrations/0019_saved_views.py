@@ -2,35 +2,69 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import portal.validators
-import tickets.pci
 from django.conf import settings
 from django.db import migrations, models
 
+import portal.validators
+import tickets.pci
+
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0018_search'),
+        ("tickets", "0018_search"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SavedView',
+            name="SavedView",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60, validators=[tickets.pci.refuse_card_number, portal.validators.NoControlCharacters()], verbose_name='name')),
-                ('params', models.JSONField(blank=True, default=dict, verbose_name='filter')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='saved')),
-                ('queue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tickets.queue')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saved_views', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        max_length=60,
+                        validators=[
+                            tickets.pci.refuse_card_number,
+                            portal.validators.NoControlCharacters(),
+                        ],
+                        verbose_name="name",
+                    ),
+                ),
+                ("params", models.JSONField(blank=True, default=dict, verbose_name="filter")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="saved"),
+                ),
+                (
+                    "queue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tickets.queue",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="saved_views",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'saved view',
-                'verbose_name_plural': 'saved views',
-                'ordering': ['name', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'name'), name='saved_view_name_once')],
+                "verbose_name": "saved view",
+                "verbose_name_plural": "saved views",
+                "ordering": ["name", "id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "name"), name="saved_view_name_once")
+                ],
             },
         ),
     ]

@@ -30,7 +30,7 @@ from devices.warranty import WarrantySource
 from outages.models import IncidentTicket
 from outages.views_work import home_incidents
 from portal.access import provider_of
-from tickets import canned, limits, sla, workflow
+from tickets import canned, limits, saved_views, sla, workflow
 from tickets.access import technician_ticket
 from tickets.forms_work import (
     ASSIGNED_ME,
@@ -51,6 +51,7 @@ from tickets.models import (
     choice_labels,
 )
 from tickets.views.bulk import bulk_form
+from tickets.views.saved import SaveViewForm
 
 PAGE_SIZE = 25
 URGENT_ON_HOME = 15
@@ -187,6 +188,7 @@ def work_home(request: HttpRequest) -> HttpResponse:
         {
             "provider": provider,
             "queues": queues,
+            "saved_views": saved_views.for_user(request.user, provider.pk, now),
             "rows": _rows(urgent, now),
             **home_incidents(provider),
         },
@@ -255,6 +257,8 @@ def work_queue(request: HttpRequest, pk: int) -> HttpResponse:
             "has_next": len(found) > PAGE_SIZE,
             # Only when there is something to tick: its selects cost two queries.
             "bulk": bulk_form(request, provider) if found else None,
+            "saved_views": saved_views.for_user(request.user, provider.pk, now),
+            "save_view_form": SaveViewForm(),
         },
     )
 
