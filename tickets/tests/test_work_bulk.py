@@ -327,3 +327,22 @@ def test_the_queue_page_with_the_bulk_form_keeps_a_constant_query_count(
         response = client.get(target)
     assert response.content.decode().count('form="bulk"') == 25
     assert len(many) == len(one)
+
+
+def test_search_results_and_my_tickets_offer_the_bulk_form(world: World, as_user) -> None:  # noqa: ANN001
+    tickets = [queued_ticket(world.device_a, reporter=world.alice) for _ in range(2)]
+    client = as_user(world.xavier)
+    search_url = reverse("tickets:work_search") + "?q=" + tickets[0].device.serial_number
+    page = client.get(search_url).content.decode()
+    assert 'id="bulk"' in page
+    assert f'name="tickets" value="{tickets[0].pk}" form="bulk"' in page
+    response = client.post(
+        BULK,
+        {"action": "claim", "tickets": [str(t.pk) for t in tickets], "next": search_url},
+    )
+    assert response.url == search_url
+    for ticket in tickets:
+        ticket.refresh_from_db()
+        assert ticket.assigned_to == world.xavier
+    mine = client.get(reverse("tickets:work_mine")).content.decode()
+    assert 'id="bulk"' in mine

@@ -21,6 +21,7 @@ from portal.access import provider_of
 from portal.validators import refuse_control_characters
 from tickets import search
 from tickets.models import Ticket
+from tickets.views.bulk import bulk_form
 from tickets.views.work import PAGE_SIZE, ROW_FIELDS, _rows
 
 PAGE_MAX = 10_000
@@ -94,6 +95,8 @@ def work_search(request: HttpRequest) -> HttpResponse:
             "total": found.total,
             "page": page,
             "rows": _rows(_ordered(found.ids), timezone.now()),
+            # Bulk actions on the results, as on a queue page (two queries, when any).
+            "bulk": bulk_form(request, provider) if found.ids else None,
         },
     )
 
@@ -125,5 +128,6 @@ def work_mine(request: HttpRequest) -> HttpResponse:
             "show": show,
             "page": page,
             "rows": _rows(_ordered(list(page.object_list)), now),
+            "bulk": bulk_form(request, provider) if page.object_list else None,
         },
     )
