@@ -52,6 +52,15 @@ class CannedReplyForm(forms.ModelForm):
             raise ValidationError(_("Write the text in English or Chinese."))
         return data
 
+    def validate_constraints(self) -> None:
+        # canned_reply_has_text is clean()'s "Write the text in English or Chinese.";
+        # Django's own message for it would show the reader the constraint's name.
+        exclude = self._get_validation_exclusions() | {"body", "body_zh_hans"}
+        try:
+            self.instance.validate_constraints(exclude=exclude)
+        except ValidationError as error:
+            self._update_errors(error)
+
     def validate_unique(self) -> None:
         # provider is not a form field: check the title's uniqueness within it ourselves.
         title = self.cleaned_data.get("title")
