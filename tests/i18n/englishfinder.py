@@ -9,6 +9,7 @@ of it did ("工单 PD-000001 有新动态：Routed。"), unless the word is
 - data: a value people entered (names, serials, references, what a person typed), as
   the test's allow-list has it, removed whole before words are looked for;
 - an address: a URL or an e-mail address;
+- a canned reply's placeholder in braces ("{merchant}"), written the same in any language;
 - one of TERMS, the few Latin words our Chinese catalogue itself uses (file formats,
   units, PosDesk's name);
 - a language's name in that language inside an element that says so with `lang`
@@ -58,6 +59,10 @@ VOID_TAGS = {
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
 URL = re.compile(r"\bhttps?://\S+")
 EMAIL_ADDRESS = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+# The canned replies' placeholders (tickets.canned.PLACEHOLDERS): typed as they are
+# written in every language, so the Chinese help names them in Latin letters too.
+PLACEHOLDER_NAMES = ("merchant", "reference", "hotline", "technician")
+PLACEHOLDER = re.compile(r"\{(?:" + "|".join(PLACEHOLDER_NAMES) + r")\}")
 # Latin words the Chinese catalogue itself writes: formats, units, names (see the
 # msgstrs of locale/zh_Hans). Nothing here is a word of English prose.
 TERMS = frozenset(
@@ -177,7 +182,8 @@ def _without(text: str, values: list[str]) -> str:
             pattern = rf"(?<![A-Za-z]){re.escape(value)}(?![A-Za-z])"
             text = re.sub(pattern, " ", text, flags=re.IGNORECASE)
             folded = text.casefold()
-    return text
+    # After the data: a reply typed with its placeholders is taken out whole first.
+    return PLACEHOLDER.sub(" ", text)
 
 
 def english_words(text: str, data: list[str]) -> list[str]:

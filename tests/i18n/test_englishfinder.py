@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.i18n.englishfinder import compare_html, compare_plain
+from tests.i18n.englishfinder import PLACEHOLDER_NAMES, compare_html, compare_plain
 
 
 def _page(body: str, lang: str = "zh-hans") -> str:
@@ -64,3 +64,14 @@ def test_a_chinese_render_that_says_it_is_english_is_found() -> None:
 def test_addresses_are_not_words() -> None:
     text = "打开链接：https://posdesk.example/tickets/PD-000001/ 或回复 help@example.com"
     assert compare_plain(text, text, {"PD-000001"}) == []
+
+
+def test_a_canned_replys_placeholders_are_written_as_typed() -> None:
+    text = "按工单自动填入：{merchant}、{reference}、{hotline}、{technician}；merchant {shop}"
+    assert compare_plain(text, text, set()) == [f"{text!r} (untranslated): merchant shop"]
+
+
+def test_the_placeholders_are_the_canned_replies_own() -> None:
+    from tickets.canned import PLACEHOLDERS
+
+    assert PLACEHOLDER_NAMES == PLACEHOLDERS
