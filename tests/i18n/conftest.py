@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from unittest import mock
 
@@ -31,6 +31,8 @@ from outages import services as outages
 from outages.fanout import fan_out
 from outages.models import Incident, IncidentUpdate, OfflineSale
 from portal.models import User
+from repairs import services as repairs
+from repairs.models import Repair
 from tests.factories import DeviceFactory, MerchantFactory, UserFactory, member_of
 from tickets import routing, services, sla, tasks, workflow
 from tickets.forms import CancelForm
@@ -41,6 +43,7 @@ from tickets.models import (
     Holiday,
     Queue,
     RoutingRule,
+    SavedView,
     Ticket,
 )
 from tickets.uploads import check_upload
@@ -85,6 +88,8 @@ class LivedIn:
             return list(Incident.objects.order_by("pk").values_list("pk", flat=True))
         if kind == "canned":
             return list(CannedReply.objects.order_by("pk").values_list("pk", flat=True))
+        if kind == "saved_view":
+            return list(SavedView.objects.order_by("pk").values_list("pk", flat=True))
         raise KeyError(kind)
 
 
@@ -124,6 +129,7 @@ def entered_data(lived: LivedIn) -> set[str]:
             ],
         ),
         (Attachment, ["original_name"]),
+        (Repair, ["replacement_serial", "tracking_in", "tracking_out"]),
     ):
         for row in model.objects.values_list(*fields):
             values.update(str(v) for v in row if v)
@@ -360,11 +366,108 @@ def lived_in(world, settings, tmp_path) -> LivedIn:  # noqa: ANN001, PLR0915
     twin = _route(file(verified, "hardware", "screen"))
     workflow.close_duplicate(twin, w.admin, q)
     t["duplicate"] = twin
+    # A technician closes the shop's second ticket for the same fault as a duplicate.
+    again = _route(file(verified, "hardware", "screen"))
+    workflow.resolve_duplicate(again, w.xavier, q)
+    t["duplicate_by_technician"] = again
+    _repairs(lived, file)
     _outages(lived, file)
     _assigned_automatically(lived, file)
     for name, ticket in t.items():
         t[name] = Ticket.objects.get(pk=ticket.pk)
     return lived
+
+
+def _slot(days: int) -> dict[str, datetime]:
+    day = timezone.localdate() + timedelta(days=days)
+    start = timezone.make_aware(datetime.combine(day, time(10)))
+    return {"slot_start": start, "slot_end": start + timedelta(hours=2)}
+
+
+def _repairs(lived: LivedIn, file) -> None:  # noqa: ANN001 - the world's filer
+    """Repair logistics of each method, stopped at each step, through repairs.services:
+    visits proposed, countered, confirmed and done; send-ins on the way to the centre,
+    received, repaired and shipped back; swaps shipped, delivered and the old terminal
+    back; and a billable repair resolved with its quote accepted, which has a receipt."""
+    w = lived.world
+    said = lived.said
+    t = lived.tickets
+    verified = lived.devices["verified"]
+    send_in = {
+        "centre_address": said("Repair centre, 88 Harbour Road, Pudong"),
+        "courier": said("SF Express"),
+        "tracking": "SF1234567890",
+    }
+    swap = {"replacement_serial": "RPL-7788", "courier": said("JD Logistics"), "tracking": "JD0099"}
+
+    def decided(symptom: str, description: str = "") -> Ticket:
+        """In warranty, claimed by Xavier: the repair is decided."""
+        extra = {"description": said(description)} if description else {}
+        ticket = _route(file(verified, "hardware", symptom, **extra))
+        workflow.claim(ticket, w.xavier)
+        return ticket
+
+    def steps(ticket: Ticket, *names: str) -> None:
+        for name in names:
+            who = w.alice if name in {"confirm", "counter", "delivered"} else w.xavier
+            extra: dict[str, object] = {}
+            if name == "counter":
+                extra = {**_slot(4), "note": said("After two, please: we open late.")}
+            elif name == "propose":
+                extra = _slot(5)
+            elif name == "ship_back":
+                extra = {"courier": said("SF Express"), "tracking": "SF5550001"}
+            repairs.take_step(Ticket.objects.get(pk=ticket.pk), who, name, **extra)
+
+    visits = {
+        "repair_visit_proposed": (),
+        "repair_visit_countered": ("counter",),
+        "repair_visit_proposed_again": ("counter", "propose"),
+        "repair_visit_confirmed": ("counter", "accept_counter"),
+        "repair_visited": ("confirm", "visited"),
+    }
+    for name, taken in visits.items():
+        ticket = decided("printer")
+        repairs.start(ticket, w.xavier, Repair.Method.VISIT, **_slot(3))
+        steps(ticket, *taken)
+        t[name] = ticket
+    # Described in Chinese, as many shops do: the technician's search finds it by a word.
+    send_ins = {
+        "repair_sent_in": (),
+        "repair_received": ("received",),
+        "repair_repaired": ("received", "repaired"),
+        "repair_shipped_back": ("received", "repaired", "ship_back"),
+        "repair_back_at_the_shop": ("received", "repaired", "ship_back", "delivered"),
+    }
+    for name, taken in send_ins.items():
+        ticket = decided("card_reader", "读卡器不读卡，打印机也卡纸。")
+        repairs.start(ticket, w.xavier, Repair.Method.SEND_IN, **send_in)
+        steps(ticket, *taken)
+        t[name] = ticket
+    swaps = {
+        "repair_swap_shipped": (),
+        "repair_swap_delivered": ("delivered",),
+        "repair_old_returned": ("delivered", "old_returned"),
+    }
+    for name, taken in swaps.items():
+        ticket = decided("screen")
+        repairs.start(ticket, w.xavier, Repair.Method.SWAP, **swap)
+        steps(ticket, *taken)
+        t[name] = ticket
+    # Billable: a quote accepted, sent in and back, resolved: the shop's receipt.
+    paid = _route(file(lived.devices["out"], "hardware", "printer"))
+    workflow.claim(paid, w.xavier)
+    workflow.send_quote(paid, w.xavier, Decimal("280.00"), said("New card reader and labour"))
+    workflow.accept_quote(paid, w.alice)
+    repairs.start(Ticket.objects.get(pk=paid.pk), w.xavier, Repair.Method.SEND_IN, **send_in)
+    steps(paid, "received", "repaired", "ship_back", "delivered")
+    workflow.resolve(
+        Ticket.objects.get(pk=paid.pk),
+        w.xavier,
+        Ticket.Resolution.REPAIR_CENTRE,
+        said("Card reader replaced at the centre."),
+    )
+    t["repair_receipt"] = paid
 
 
 def _routed_by_the_task(ticket: Ticket) -> Ticket:
@@ -520,6 +623,13 @@ def _assigned_automatically(lived: LivedIn, file) -> None:  # noqa: ANN001 - the
         title=lived.said("Restart first"),
         body=lived.said("Hello {merchant}, please restart the terminal. {technician}"),
         body_zh_hans=lived.said("{merchant}您好，请先重启终端。{technician}"),
+    )
+    # Xavier's own filter of the queue, on /work/ and beside the queue with its count.
+    SavedView.objects.create(
+        user=w.xavier,
+        queue=Queue.objects.get(provider=w.provider_x, kind=Queue.Kind.WARRANTY_REPAIR),
+        name=lived.said("Late ones"),
+        params={"overdue": "on"},
     )
     ticket = _routed_by_the_task(file(lived.devices["verified"], "hardware", "power"))
     assert ticket.auto_assigned_at is not None

@@ -33,12 +33,15 @@ NOT_PAGES = {
     "tickets:work_proof",
     "outages:offline_sales_csv",
 }
+# Prefixes: "tickets:work" takes in the search and "My tickets" (work_search, work_mine),
+# "repairs:work_" the technician's receipt; the shop's repair pages are the others.
 TECHNICIAN_PAGES = (
     "tickets:work",
     "tickets:queue",
     "tickets:canned",
     "terminals:",
     "outages:work_",
+    "repairs:work_",
 )
 EVERYONES_PAGES = {"password_change", "password_change_done"}
 
