@@ -6,7 +6,10 @@ the same data (the first is rolled back before the second): each step of the fil
 forms sent back with their errors, the import and register previews and results, the
 message after each action on a ticket and its refusals, an outage's pages after "Me
 too", "We can take payments again", the offline sales form and each action on an
-incident (with their errors and refusals), log-in and password pages, error pages.
+incident (with their errors and refusals), the technician's search and "My tickets",
+canned replies saved and refused, bulk actions (done, refused, and their form again),
+each step of a repair's logistics (done, with errors, refused), log-in and password
+pages, error pages.
 The last page of each is compared as the other pages are (englishfinder.py); what the
 person typed is theirs and allowed.
 """
@@ -637,6 +640,8 @@ WORK_ACTIONS: list[tuple[str, str, dict]] = [
     ),
     ("warranty_reject", "proof_sent", {"wreject-reason": "The invoice is for another shop."}),
     ("warranty_reject", "late", {"wreject-reason": "No claim here."}),  # refused
+    ("resolve_duplicate", "late", {"duplicate-original": "ref:question"}),
+    ("resolve_duplicate", "late", {"duplicate-original": "PD-999999"}),  # no such ticket
 ]
 FILES = {"png": lambda: [png("keys.png")], "pdf": lambda: pdf("bill.pdf")}
 
@@ -646,6 +651,9 @@ def _values(lived: LivedIn, data: dict) -> dict:
     values = {key: FILES[value]() if value in FILES else value for key, value in data.items()}
     if values.get("assign-assignee") == "xena":
         values["assign-assignee"] = lived.world.xena.pk
+    for key, value in values.items():
+        if isinstance(value, str) and value.startswith("ref:"):
+            values[key] = lived.tickets[value.removeprefix("ref:")].reference
     if values.get("transfer-queue") == "paid_repair":
         queue = Queue.objects.get(provider=lived.world.provider_x, kind=Queue.Kind.PAID_REPAIR)
         values["transfer-queue"] = queue.pk
@@ -669,6 +677,189 @@ for _role, _actions, _prefix in (
             ) -> HttpResponse:
                 path = reverse(url, args=[lived.tickets[ticket].reference])
                 return client.post(path, _values(lived, data), follow=True)
+
+
+# The technician's search and "My tickets" --------------------------------------------------
+
+SEARCHES = {
+    "an English word": "terminal",
+    "a Chinese word": "打印机",
+    "a reference": "ref:question",
+    "nothing it finds": "zzz",
+}
+for _what, _query in SEARCHES.items():
+
+    @step("technician", f"search for {_what}")
+    def searched(client: Typed, lived: LivedIn, query: str = _query) -> HttpResponse:
+        if query.startswith("ref:"):
+            query = lived.tickets[query.removeprefix("ref:")].reference
+        return client.get(reverse("tickets:work_search"), {"q": query})
+
+
+for _show in ("open", "waiting", "resolved"):
+
+    @step("technician", f"my tickets, {_show}")
+    def mine(client: Typed, lived: LivedIn, show: str = _show) -> HttpResponse:
+        return client.get(reverse("tickets:work_mine"), {"show": show})
+
+
+# Canned replies (Xavier manages provider X) --------------------------------------------------
+
+
+def _canned(**fields: object) -> dict:
+    return {
+        "title": "Check the cable",
+        "body": "Hello {merchant}, please check the cable. {technician}",
+        "body_zh_hans": "",
+        **fields,
+    }
+
+
+@step("technician", "canned reply saved")
+def canned_saved(client: Typed, lived: LivedIn) -> HttpResponse:
+    return client.post(reverse("tickets:canned_new"), _canned(), follow=True)
+
+
+@step("technician", "canned reply sent empty")
+def canned_empty(client: Typed, lived: LivedIn) -> HttpResponse:
+    return client.post(reverse("tickets:canned_new"), {})
+
+
+@step("technician", "canned reply with a title taken and an unknown placeholder")
+def canned_wrong(client: Typed, lived: LivedIn) -> HttpResponse:
+    data = _canned(title="Restart first", body="{shop}", body_zh_hans="{店名}您好")
+    return client.post(reverse("tickets:canned_new"), data)
+
+
+@step("technician", "canned reply without any text")
+def canned_no_text(client: Typed, lived: LivedIn) -> HttpResponse:
+    return client.post(reverse("tickets:canned_new"), _canned(body=""))
+
+
+def _own_canned(lived: LivedIn) -> int:
+    return lived.ids("canned")[0]
+
+
+@step("technician", "canned reply edited")
+def canned_edited(client: Typed, lived: LivedIn) -> HttpResponse:
+    path = reverse("tickets:canned_edit", args=[_own_canned(lived)])
+    return client.post(path, _canned(title="Restart it first"), follow=True)
+
+
+@step("technician", "canned reply deleted")
+def canned_deleted(client: Typed, lived: LivedIn) -> HttpResponse:
+    path = reverse("tickets:canned_delete", args=[_own_canned(lived)])
+    return client.post(path, follow=True)
+
+
+# Bulk actions on a queue list: done and refused ticket by ticket, and the form again -------
+
+# (what is shown, action, tickets, form data); a ticket "-" is an id nobody's queue has.
+BULK: list[tuple[str, str, tuple[str, ...], dict]] = [
+    ("claimed, one refused, one unknown", "claim", ("late", "question", "-"), {}),
+    ("a note on two", "note", ("late", "asked"), {"note-body": "Checked both at once."}),
+    ("assigned", "assign", ("late",), {"assign-assignee": "xena"}),
+    (
+        "transferred",
+        "transfer",
+        ("late",),
+        {"transfer-queue": "paid_repair", "transfer-reason": "They need the repair centre."},
+    ),
+    ("transfer without a reason", "transfer", ("late",), {"transfer-queue": "paid_repair"}),
+    ("duplicates closed", "resolve_duplicate", ("late",), {"duplicate-original": "ref:question"}),
+    ("duplicate of no ticket", "resolve_duplicate", ("late",), {"duplicate-original": "PD-0"}),
+    ("note sent empty", "note", ("late",), {}),
+    ("no action chosen", "", ("late",), {}),
+    ("no ticket selected", "claim", (), {}),
+]
+for _shown, _action, _tickets, _data in BULK:
+
+    @step("technician", f"bulk action: {_shown}")
+    def bulk(
+        client: Typed,
+        lived: LivedIn,
+        action: str = _action,
+        tickets: tuple[str, ...] = _tickets,
+        data: dict = _data,
+    ) -> HttpResponse:
+        queue = reverse("tickets:queue", args=[lived.tickets["late"].queue_id])
+        ids = [lived.tickets[name].pk if name != "-" else 999999 for name in tickets]
+        sent = {"action": action, "tickets": ids, "next": queue, **_values(lived, data)}
+        return client.post(reverse("tickets:work_bulk"), sent, follow=True)
+
+
+# Repair logistics: each step done, sent with errors, refused ------------------------------
+
+
+def _slot(prefix: str, days: int = 3, start: str = "10:00", end: str = "12:00") -> dict:
+    day = (timezone.localdate() + timedelta(days=days)).isoformat()
+    return {f"{prefix}-day": day, f"{prefix}-start": start, f"{prefix}-end": end}
+
+
+# (url name, ticket, form data): each with data is also sent empty.
+REPAIR_STEPS: list[tuple[str, str, str, dict]] = [
+    ("technician", "work_start_visit", "quote_accepted", _slot("visit")),
+    ("technician", "work_start_visit", "quote_accepted", _slot("visit", -2, "12:00", "09:00")),
+    ("technician", "work_start_visit", "quote_accepted", _slot("visit", 900)),
+    (
+        "technician",
+        "work_start_send_in",
+        "quote_accepted",
+        {
+            "send_in-centre_address": "12 Dock Street",
+            "send_in-courier": "SF Express",
+            "send_in-tracking": "SF42",
+        },
+    ),
+    (
+        "technician",
+        "work_start_swap",
+        "quote_accepted",
+        {"swap-replacement_serial": "RPL-1", "swap-courier": "EMS", "swap-tracking": "EMS42"},
+    ),
+    ("technician", "work_start_swap", "quote", {"swap-courier": "EMS"}),  # not decided
+    ("technician", "work_start_visit", "repair_visit_proposed", _slot("visit")),  # chosen
+    ("technician", "work_propose", "repair_visit_countered", _slot("propose", 6)),
+    ("technician", "work_accept_counter", "repair_visit_countered", {}),
+    ("technician", "work_visited", "repair_visit_confirmed", {}),
+    ("technician", "work_visited", "repair_visit_proposed", {}),  # not confirmed: refused
+    ("technician", "work_received", "repair_sent_in", {}),
+    ("technician", "work_received", "repair_visit_proposed", {}),  # a visit: refused
+    ("technician", "work_repaired", "repair_received", {}),
+    (
+        "technician",
+        "work_ship_back",
+        "repair_repaired",
+        {"ship_back-courier": "SF Express", "ship_back-tracking": "SF77"},
+    ),
+    ("technician", "work_delivered", "repair_swap_shipped", {}),
+    ("technician", "work_old_returned", "repair_swap_delivered", {}),
+    ("merchant", "confirm", "repair_visit_proposed", {}),
+    ("merchant", "confirm", "repair_visit_confirmed", {}),  # confirmed already: refused
+    (
+        "merchant",
+        "counter",
+        "repair_visit_proposed",
+        {**_slot("counter", 4, "14:00", "16:00"), "counter-note": "Ring the back door."},
+    ),
+    ("merchant", "counter", "repair_visit_proposed", _slot("counter", 4, "16:00", "14:00")),
+    ("merchant", "delivered", "repair_shipped_back", {}),
+    ("merchant", "delivered", "repair_swap_shipped", {}),
+    ("merchant", "delivered", "repair_sent_in", {}),  # not shipped yet: refused
+]
+for _role, _name, _ticket, _data in REPAIR_STEPS:
+    for _sent in ("done", "empty") if _data else ("done",):
+
+        @step(_role, f"repair {_name} on {_ticket}, {_sent} {sorted(_data.values())}")
+        def repair_step(
+            client: Typed,
+            lived: LivedIn,
+            url: str = f"repairs:{_name}",
+            ticket: str = _ticket,
+            data: dict = _data if _sent == "done" else {},
+        ) -> HttpResponse:
+            path = reverse(url, args=[lived.tickets[ticket].reference])
+            return client.post(path, data, follow=True)
 
 
 @pytest.mark.parametrize("role", ["merchant", "technician", "visitor"])
