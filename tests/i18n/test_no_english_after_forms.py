@@ -7,9 +7,9 @@ forms sent back with their errors, the import and register previews and results,
 message after each action on a ticket and its refusals, an outage's pages after "Me
 too", "We can take payments again", the offline sales form and each action on an
 incident (with their errors and refusals), the technician's search and "My tickets",
-canned replies saved and refused, bulk actions (done, refused, and their form again),
-each step of a repair's logistics (done, with errors, refused), log-in and password
-pages, error pages.
+canned replies saved, refused and inserted, saved views, bulk actions (done, refused,
+and their form again), each step of a repair's logistics (done, with errors, refused),
+log-in and password pages, error pages.
 The last page of each is compared as the other pages are (englishfinder.py); what the
 person typed is theirs and allowed.
 """
@@ -37,7 +37,8 @@ from django.views import defaults
 from tests.factories import PASSWORD
 from tests.i18n.conftest import LivedIn, entered_data, pdf, png, rolled_back
 from tests.i18n.reading import LANGUAGES, Typed, as_reader, findings, is_page, people, report
-from tickets.models import Category, Queue
+from tickets import canned
+from tickets.models import CannedReply, Category, Queue
 
 pytestmark = pytest.mark.django_db
 
@@ -749,6 +750,39 @@ def canned_edited(client: Typed, lived: LivedIn) -> HttpResponse:
 @step("technician", "canned reply deleted")
 def canned_deleted(client: Typed, lived: LivedIn) -> HttpResponse:
     path = reverse("tickets:canned_delete", args=[_own_canned(lived)])
+    return client.post(path, follow=True)
+
+
+@step("technician", "a canned reply inserted into the reply")
+def canned_inserted(client: Typed, lived: LivedIn) -> HttpResponse:
+    ticket = lived.tickets["question"]
+    reply = CannedReply.objects.get(pk=_own_canned(lived))
+    # Filled in the shop's language, whatever the technician reads: the provider's own
+    # text with the shop's and the technician's names.
+    client.typed.add(canned.text_for(reply, ticket, lived.world.xavier))
+    path = reverse("tickets:work_ticket", args=[ticket.reference])
+    return client.get(path, {"into": "reply", "canned": _own_canned(lived)})
+
+
+# Saved views of a queue's filter ------------------------------------------------------------
+
+SAVED_VIEWS = {
+    "saved": "Printers overdue",
+    "a name taken": "Late ones",
+    "sent without a name": "",
+}
+for _what, _name in SAVED_VIEWS.items():
+
+    @step("technician", f"saved view, {_what}")
+    def view_saved(client: Typed, lived: LivedIn, name: str = _name) -> HttpResponse:
+        path = reverse("tickets:saved_view_new", args=[lived.tickets["late"].queue_id])
+        data = {"name": name, "query": "overdue=on&sort=priority"}
+        return client.post(path, data, follow=True)
+
+
+@step("technician", "saved view deleted")
+def view_deleted(client: Typed, lived: LivedIn) -> HttpResponse:
+    path = reverse("tickets:saved_view_delete", args=[lived.ids("saved_view")[0]])
     return client.post(path, follow=True)
 
 
