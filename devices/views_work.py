@@ -70,9 +70,9 @@ def _shown(record: object, field: str) -> str:
 def warranty_history(device: Device, limit: int = HISTORY_SHOWN) -> list[Change]:
     """The terminal's changes to the fields who-pays rests on, newest first."""
     records = list(
-        device.history.select_related("history_user", "model", "provider", "acquirer").order_by(
-            "-history_date", "-history_id"
-        )[: limit + 1]
+        device.history.select_related(
+            "history_user", "model__brand", "provider", "acquirer"
+        ).order_by("-history_date", "-history_id")[: limit + 1]
     )
     labels = {name: str(Device._meta.get_field(name).verbose_name) for name in WARRANTY_FIELDS}
     check_fields = ("warranty_check", "warranty_source", "warranty_check_note")
