@@ -50,6 +50,7 @@ from tickets.models import (
     TicketQuerySet,
     choice_labels,
 )
+from tickets.search import readable_events
 from tickets.views.bulk import bulk_form
 from tickets.views.saved import SaveViewForm
 
@@ -358,11 +359,7 @@ def _render_ticket(
     provider = ticket.queue.provider
     # Internal notes are the writing provider's own: after a transfer the new provider
     # reads the public timeline and its own notes, never the old provider's.
-    events = list(
-        ticket.events.filter(
-            Q(public=True) | Q(provider=provider) | Q(provider__isnull=True)
-        ).select_related("actor")
-    )
+    events = list(ticket.events.filter(readable_events(provider)).select_related("actor"))
     by_event: dict[int | None, list] = defaultdict(list)
     for attachment in ticket.attachments.all():
         attachment.ticket = ticket  # its URL names the ticket: no query per file
