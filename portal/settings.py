@@ -51,6 +51,10 @@ INSTALLED_APPS = [
     "mail",
     "outages",
     "repairs",
+    "reports",
+    "api",
+    "webhooks",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -349,3 +353,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Reports (issue 15) ---
+
+# --- API (issue 16) ---
+
+# --- Webhooks and e-mail in (issue 16) ---
+
+# --- Operations: health, metrics, logs, error tracking (issue 17) ---
+
+# --- Operations: media storage, backups (issue 17) ---

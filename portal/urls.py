@@ -48,6 +48,10 @@ urlpatterns = [
     path("", include("tickets.urls")),
     path("", include("outages.urls")),
     path("", include("repairs.urls")),
+    path("", include("reports.urls")),
+    path("", include("api.urls")),
+    path("", include("webhooks.urls")),
+    path("", include("ops.urls")),
     path("i18n/setlang/", language.set_language, name="set_language"),
     path("admin/", admin.site.urls),
 ]
