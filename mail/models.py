@@ -81,6 +81,9 @@ class OutboundEmail(models.Model):
     subject = models.TextField(_("subject"))
     text = models.TextField(_("text"))
     html = models.TextField(_("HTML"), blank=True)
+    # A ticket's notification: the address that brings a reply back to it as this
+    # reader's reply (mail.replies). Empty: replies go nowhere.
+    reply_to = models.CharField(_("Reply-To"), max_length=254, blank=True)
     resent_from = models.ForeignKey(
         "self",
         on_delete=models.SET_NULL,
@@ -138,6 +141,7 @@ class OutboundEmail(models.Model):
             self.text,
             to=[self.recipient],
             headers={"Message-ID": self.message_id},
+            reply_to=[self.reply_to] if self.reply_to else None,
         )
         if self.html:
             message.attach_alternative(self.html, "text/html")
