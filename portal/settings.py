@@ -363,3 +363,6 @@ LOGGING = {
 # --- Operations: health, metrics, logs, error tracking (issue 17) ---
 
 # --- Operations: media storage, backups (issue 17) ---
+# /readyz gives the database, the broker and the media storage this many seconds each
+# (they run side by side) before it answers 503 (ops.health).
+READINESS_TIMEOUT_SECONDS = env_positive_int("READINESS_TIMEOUT_SECONDS", 2)

@@ -240,6 +240,7 @@ class FakeWeb(http.server.BaseHTTPRequestHandler):
     """Answers like production gunicorn: plain HTTP or an unknown host is not a 200."""
 
     seen: list[dict[str, str]] = []
+    readyz_status = 200
 
     def do_GET(self) -> None:  # noqa: N802 (the http.server API)
         FakeWeb.seen.append({"path": self.path, **dict(self.headers)})
@@ -248,7 +249,7 @@ class FakeWeb(http.server.BaseHTTPRequestHandler):
         elif self.headers.get("Host") != "posdesk.example.com":
             status = 400
         else:
-            status = 200 if self.path == "/accounts/login/" else 404
+            status = FakeWeb.readyz_status if self.path == "/readyz" else 404
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -260,6 +261,7 @@ class FakeWeb(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def fake_web():  # noqa: ANN201 (a server object)
     FakeWeb.seen = []
+    FakeWeb.readyz_status = 200
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeWeb)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -268,18 +270,24 @@ def fake_web():  # noqa: ANN201 (a server object)
     server.server_close()
 
 
-def test_the_web_health_check_passes_when_the_login_page_answers(fake_web, monkeypatch) -> None:
+def test_the_web_health_check_passes_when_readyz_answers(fake_web, monkeypatch) -> None:
     # Production settings redirect plain HTTP and refuse unknown hosts: the probe
     # must look like a request that came through the TLS proxy for an allowed host.
     monkeypatch.setenv("ALLOWED_HOSTS", "posdesk.example.com")
     monkeypatch.setenv("PORT", str(fake_web.server_address[1]))
     assert load_healthcheck().main() == 0
-    assert FakeWeb.seen[-1]["path"] == "/accounts/login/"
+    assert FakeWeb.seen[-1]["path"] == "/readyz"
 
 
-def test_the_web_health_check_fails_when_the_login_page_does_not_answer_200(
-    fake_web, monkeypatch
-) -> None:
+def test_the_web_health_check_fails_when_readyz_answers_503(fake_web, monkeypatch) -> None:
+    # /readyz: the database, the broker or the storage did not answer in time.
+    monkeypatch.setenv("ALLOWED_HOSTS", "posdesk.example.com")
+    monkeypatch.setenv("PORT", str(fake_web.server_address[1]))
+    FakeWeb.readyz_status = 503
+    assert load_healthcheck().main() == 1
+
+
+def test_the_web_health_check_fails_for_an_unknown_host(fake_web, monkeypatch) -> None:
     monkeypatch.setenv("ALLOWED_HOSTS", "other.example.com")
     monkeypatch.setenv("PORT", str(fake_web.server_address[1]))
     assert load_healthcheck().main() == 1
