@@ -7,6 +7,8 @@ typo in a deployment fails at start-up rather than at the first request.
 from __future__ import annotations
 
 import os
+import re
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -112,4 +114,58 @@ def caches_from_env() -> dict[str, dict]:
             # Redis down must cost a request a second at most (portal.limits then allows).
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
+    }
+
+
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def media_storage_from_env() -> dict[str, object]:
+    """STORAGES["default"] from MEDIA_STORAGE: `filesystem` (MEDIA_ROOT, the default) or
+    `s3` (MEDIA_S3_BUCKET at MEDIA_S3_ENDPOINT_URL, empty for AWS itself, in
+    MEDIA_S3_REGION, with MEDIA_S3_ACCESS_KEY_ID and MEDIA_S3_SECRET_ACCESS_KEY, or
+    neither for boto3's own chain: an instance role, ~/.aws)."""
+    kind = env_str("MEDIA_STORAGE", "filesystem").strip().lower()
+    if kind == "filesystem":
+        return {"BACKEND": "portal.storage.UploadStorage"}
+    if kind != "s3":
+        raise ImproperlyConfigured(f"MEDIA_STORAGE must be filesystem or s3, not {kind!r}")
+    bucket = env_str("MEDIA_S3_BUCKET", "").strip()
+    if not _BUCKET_NAME.fullmatch(bucket) or ".." in bucket:
+        raise ImproperlyConfigured(
+            f"MEDIA_S3_BUCKET must be an S3 bucket name (3-63 of a-z 0-9 . -), not {bucket!r}"
+        )
+    endpoint = env_str("MEDIA_S3_ENDPOINT_URL", "").strip()
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ImproperlyConfigured(
+                f"MEDIA_S3_ENDPOINT_URL must be an http(s):// address, not {endpoint!r}"
+            )
+    region = env_str("MEDIA_S3_REGION", "").strip() or "us-east-1"
+    access_key = env_str("MEDIA_S3_ACCESS_KEY_ID", "").strip()
+    secret_key = env_str("MEDIA_S3_SECRET_ACCESS_KEY", "").strip()
+    if bool(access_key) != bool(secret_key):
+        raise ImproperlyConfigured(
+            "MEDIA_S3_ACCESS_KEY_ID and MEDIA_S3_SECRET_ACCESS_KEY go together: set both, "
+            "or neither to use boto3's own credentials (an instance role)"
+        )
+    return {
+        "BACKEND": "portal.storage_s3.S3UploadStorage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint or None,
+            "region_name": region,
+            "access_key": access_key or None,
+            "secret_key": secret_key or None,
+            # Private: no ACL on any object (the bucket's policy), no public URL; a
+            # signed URL, should anything ask for one, lasts five minutes.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            # Names are random (uuid4); never replace an object that is there.
+            "file_overwrite": False,
+            # A download is read into memory up to 2 MB, into a temporary file beyond.
+            "max_memory_size": 2 * 1024 * 1024,
+        },
     }

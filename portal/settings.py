@@ -361,8 +361,16 @@ LOGGING = {
 # --- Webhooks and e-mail in (issue 16) ---
 
 # --- Operations: health, metrics, logs, error tracking (issue 17) ---
-
-# --- Operations: media storage, backups (issue 17) ---
 # /readyz gives the database, the broker and the media storage this many seconds each
 # (they run side by side) before it answers 503 (ops.health).
 READINESS_TIMEOUT_SECONDS = env_positive_int("READINESS_TIMEOUT_SECONDS", 2)
+
+# --- Operations: media storage, backups (issue 17) ---
+from portal.env import media_storage_from_env  # noqa: E402 (this section's own helper)
+
+# Uploads: MEDIA_ROOT on this machine (the default), or a private S3-compatible bucket
+# with MEDIA_STORAGE=s3 and MEDIA_S3_* (portal.env.media_storage_from_env), which every
+# web and worker process of a deployment on several machines must share.
+STORAGES = {**STORAGES, "default": media_storage_from_env()}
+# `manage.py backup` (make backup) writes a folder per run here (ops.backup).
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(BASE_DIR / "backups")))

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_int, mailers_from_env
+from portal.env import env_bool, env_int, mailers_from_env, media_storage_from_env
 from portal.settings import *  # noqa: F403
 
 DEBUG = env_bool("DEBUG", False)
@@ -58,7 +58,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 MAILERS = mailers_from_env(smtp_by_default=True)
 
 STORAGES = {
-    # Uploads: FileSystemStorage that undoes a rolled-back write (portal.storage).
-    "default": {"BACKEND": "portal.storage.UploadStorage"},
+    # Uploads: MEDIA_ROOT or the S3 bucket, as MEDIA_STORAGE says (portal.settings).
+    "default": media_storage_from_env(),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }

@@ -16,15 +16,23 @@ deleted later:
   removing the part already written.
 - `delete_on_commit()` removes a file once the deletion of its row (or its replacement)
   commits; a rolled-back delete keeps it.
+- `check_media_storage()` raises `StorageUnavailable` when the configured media storage
+  does not answer (/readyz and `manage.py backup` call it).
+
+With MEDIA_STORAGE=s3 the default storage is `portal.storage_s3.S3UploadStorage`, which
+keeps the same promises (a failed write is a `StorageFailed`, a rolled-back write is
+removed); it lives in its own module so a filesystem deployment never imports boto3.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from pathlib import Path
 
 from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage, Storage
@@ -70,10 +78,16 @@ class UploadStorage(FileSystemStorage):
             self._remove_partial(name)
             logger.error("Could not store the upload %s: %s", name, error)
             raise StorageFailed(error) from error
-        written = _written.get()
-        if written is not None:
-            written.append((self, name))
+        track_write(self, name)
         return name
+
+    def check_ready(self, timeout: float) -> None:
+        # The first upload creates the folder: a missing one is ready if it can be made.
+        folder = Path(self.location)
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise StorageUnavailable("the media folder is not a writable directory")
 
     def _write(self, name: str, content: File) -> str:
         """FileSystemStorage's write (a test's full disk replaces it)."""
@@ -84,6 +98,35 @@ class UploadStorage(FileSystemStorage):
             self.delete(name)
         except OSError:
             logger.exception("Could not remove the partial upload %s", name)
+
+
+def track_write(storage: Storage, name: str) -> None:
+    """Note a file written inside the innermost atomic_with_uploads() block, if any, so
+    that a rollback removes it (every upload storage calls this after a write)."""
+    written = _written.get()
+    if written is not None:
+        written.append((storage, name))
+
+
+class StorageUnavailable(Exception):
+    """The media storage does not answer; the message names no host, key or secret."""
+
+
+def check_media_storage(timeout: float = 2.0) -> None:
+    """Raise StorageUnavailable unless the default storage answers within about `timeout`
+    seconds: the media folder is (or can become) a writable directory, or the S3 bucket
+    answers a HEAD with our credentials. A storage of another kind is asked `exists()`."""
+    from django.core.files.storage import storages
+
+    storage = storages["default"]
+    check = getattr(storage, "check_ready", None)
+    if check is not None:
+        check(timeout)
+        return
+    try:
+        storage.exists("readyz-probe")
+    except Exception as error:  # noqa: BLE001 - any failure of a foreign backend
+        raise StorageUnavailable(type(error).__name__) from error
 
 
 def _remove(files: list[tuple[Storage, str]]) -> None:

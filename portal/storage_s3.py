@@ -1,0 +1,101 @@
+"""Uploads in an S3-compatible bucket (MEDIA_STORAGE=s3): AWS S3, MinIO, Ceph, ...
+
+django-storages' S3Storage with the promises of portal.storage's UploadStorage:
+
+- a write that fails (the endpoint unreachable, access denied, a bucket that is gone)
+  is a `StorageFailed` whose message is for the person who uploaded, never a 500;
+- a file written inside `atomic_with_uploads()` is removed when the block rolls back;
+- a failed delete is an `OSError`, which every caller already logs and survives.
+
+The bucket is private: objects are written with no ACL (the bucket's own policy, which
+must not grant public reads), and no page ever links to the bucket. Every download goes
+through a view that checks the requester's scope and then streams the object (see
+README "Uploads in S3"), so a stored name is never a capability on its own.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from django.core.files.base import File
+from storages.backends.s3 import S3Storage
+
+from portal.storage import StorageFailed, StorageUnavailable, track_write
+
+logger = logging.getLogger(__name__)
+
+# A slow or unreachable endpoint must cost a request seconds, not minutes.
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 30
+
+
+def client_config(*, path_style: bool, timeout: float | None = None, attempts: int = 3) -> Config:
+    return Config(
+        # A self-hosted endpoint (MinIO, moto) rarely has a DNS name per bucket.
+        s3={"addressing_style": "path" if path_style else "auto"},
+        signature_version="s3v4",
+        connect_timeout=timeout or CONNECT_TIMEOUT,
+        read_timeout=timeout or READ_TIMEOUT,
+        retries={"max_attempts": attempts, "mode": "standard"},
+    )
+
+
+class S3UploadStorage(S3Storage):
+    def __init__(self, **settings: object) -> None:
+        settings.setdefault(
+            "client_config", client_config(path_style=bool(settings.get("endpoint_url")))
+        )
+        super().__init__(**settings)
+        self._probes: dict[float, object] = {}
+
+    def _save(self, name: str, content: File) -> str:
+        try:
+            name = super()._save(name, content)
+        except (BotoCoreError, ClientError) as error:
+            # A multipart upload that failed half-way is aborted by boto3; a single PUT
+            # either stored the object or not. The name is ours (uuid4): remove any trace.
+            logger.error("Could not store the upload %s in the bucket: %s", name, error)
+            self._remove_partial(name)
+            raise StorageFailed(OSError(errno.EIO, str(error))) from error
+        track_write(self, name)
+        return name
+
+    def delete(self, name: str) -> None:
+        try:
+            super().delete(name)
+        except (BotoCoreError, ClientError) as error:
+            raise OSError(errno.EIO, f"Could not delete {name} from the bucket: {error}") from error
+
+    def _remove_partial(self, name: str) -> None:
+        try:
+            self.delete(name)
+        except OSError:
+            logger.exception("Could not remove the partial upload %s", name)
+
+    def check_ready(self, timeout: float) -> None:
+        """A HEAD on the bucket, with one attempt and `timeout` seconds: it answers, it
+        exists, and our credentials may use it."""
+        # Clients are thread-safe and costly to build: one per storage and timeout.
+        probe = self._probes.get(timeout)
+        if probe is None:
+            probe = self._create_session().client(
+                "s3",
+                region_name=self.region_name,
+                use_ssl=self.use_ssl,
+                endpoint_url=self.endpoint_url,
+                config=client_config(
+                    path_style=bool(self.endpoint_url), timeout=timeout, attempts=1
+                ),
+                verify=self.verify,
+            )
+            self._probes[timeout] = probe
+        try:
+            probe.head_bucket(Bucket=self.bucket_name)
+        except ClientError as error:
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            raise StorageUnavailable(f"the bucket answered {status}") from error
+        except BotoCoreError as error:
+            raise StorageUnavailable(type(error).__name__) from error
