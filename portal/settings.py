@@ -374,3 +374,38 @@ from portal.env import media_storage_from_env  # noqa: E402 (this section's own 
 STORAGES = {**STORAGES, "default": media_storage_from_env()}
 # `manage.py backup` (make backup) writes a folder per run here (ops.backup).
 BACKUP_DIR = Path(env_str("BACKUP_DIR", str(BASE_DIR / "backups")))
+# Webhook deliveries have their own Celery queue: a slow or dead endpoint of one
+# provider never delays routing or e-mail. A worker started without -Q serves it too.
+CELERY_TASK_QUEUES = (*CELERY_TASK_QUEUES, Queue("webhooks"))
+CELERY_TASK_ROUTES = {
+    **CELERY_TASK_ROUTES,
+    "webhooks.tasks.deliver_webhooks": {"queue": "webhooks"},
+    "webhooks.tasks.sweep_webhooks": {"queue": "webhooks"},
+}
+# A failed delivery is tried again after BASE, 2×BASE, 4×BASE ... seconds (at most MAX),
+# until it has been failing for WEBHOOKS_GIVE_UP_HOURS; then it is marked failed.
+WEBHOOKS_BACKOFF_BASE_SECONDS = env_positive_int("WEBHOOKS_BACKOFF_BASE_SECONDS", 30)
+WEBHOOKS_BACKOFF_MAX_SECONDS = env_positive_int("WEBHOOKS_BACKOFF_MAX_SECONDS", 3600)
+WEBHOOKS_GIVE_UP = timedelta(hours=env_positive_int("WEBHOOKS_GIVE_UP_HOURS", 24))
+# Seconds to connect and to wait for an answer; a lease longer than the task's limit.
+WEBHOOKS_TIMEOUT_SECONDS = env_positive_int("WEBHOOKS_TIMEOUT_SECONDS", 10)
+WEBHOOKS_LEASE_SECONDS = env_positive_int("WEBHOOKS_LEASE_SECONDS", CELERY_TASK_TIME_LIMIT + 60)
+WEBHOOKS_SWEEP_SECONDS = env_positive_int("WEBHOOKS_SWEEP_SECONDS", 30)
+# Characters of an endpoint's answer kept in the delivery log.
+WEBHOOKS_RESPONSE_EXCERPT = env_positive_int("WEBHOOKS_RESPONSE_EXCERPT", 1000)
+# The SSRF guard refuses loopback addresses too; tests (a server on 127.0.0.1) allow them.
+# Private, link-local, multicast and reserved addresses are refused whatever this says.
+WEBHOOKS_ALLOW_LOOPBACK = env_bool("WEBHOOKS_ALLOW_LOOPBACK", False)
+CELERY_BEAT_SCHEDULE["sweep-webhook-deliveries"] = {
+    "task": "webhooks.tasks.sweep_webhooks",
+    "schedule": timedelta(seconds=WEBHOOKS_SWEEP_SECONDS),
+    "options": {"expires": max(WEBHOOKS_SWEEP_SECONDS, 60)},
+}
+# Replies by e-mail (mail.replies): notifications carry Reply-To
+# reply+<token>@REPLY_DOMAIN; empty turns the feature off (no Reply-To is written).
+MAIL_REPLY_DOMAIN = env_str("MAIL_REPLY_DOMAIN", "")
+# The shared secret of the HTTP endpoint that takes raw inbound mail
+# (POST /mail/inbound/ with the header X-PosDesk-Mail-Token); empty turns it off.
+MAIL_INBOUND_TOKEN = env_str("MAIL_INBOUND_TOKEN", "")
+# The largest inbound message taken, in bytes (attachments included).
+MAIL_INBOUND_MAX_BYTES = env_positive_int("MAIL_INBOUND_MAX_BYTES", 25 * 1024 * 1024)

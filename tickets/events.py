@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from tickets import hooks
 from tickets.models import Ticket, TicketEvent
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ def record(
     )
     if announce:
         announce_event(event)
+    hooks.events_recorded.send(TicketEvent, events=[event])
     return event
 
 
@@ -79,4 +81,6 @@ def record_many(
         )
         for ticket_id, provider_id in tickets
     ]
-    return TicketEvent.objects.bulk_create(rows, batch_size=MANY_BATCH)
+    created = TicketEvent.objects.bulk_create(rows, batch_size=MANY_BATCH)
+    hooks.events_recorded.send(TicketEvent, events=created)
+    return created

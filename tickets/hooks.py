@@ -9,6 +9,8 @@ downtime when a ticket is resolved, closed or withdrawn.
   task); sent again when the task runs twice, so receivers must be idempotent.
 - `tickets_ended(ticket_ids, at, how)`: in the transaction that resolved, closed or
   withdrew them; `how` is the status they reached.
+- `events_recorded(events)`: in the transaction of the one event writer
+  (`tickets.events`), for every timeline entry it wrote (webhooks follow it).
 """
 
 from __future__ import annotations
@@ -18,3 +20,4 @@ from django.dispatch import Signal
 ticket_filed = Signal()
 ticket_routed = Signal()
 tickets_ended = Signal()
+events_recorded = Signal()

@@ -350,7 +350,7 @@ class CeleryProcess:
                 f"--pool={pool}",
                 "--concurrency=1",
                 "-Q",
-                "celery,email",
+                "celery,email,webhooks",
                 "-n",
                 f"faults-{self.logfile.stem}@%h",
                 "--without-heartbeat",

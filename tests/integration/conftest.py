@@ -231,7 +231,7 @@ def start_worker(
         f"--pool={pool}",
         f"--concurrency={concurrency}",
         "-Q",
-        "celery,email",
+        "celery,email,webhooks",
         "-n",
         name,
         "-l",
