@@ -8,4 +8,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_role": None}
-    return {"nav_role": user.role}
+    membership = user._membership
+    # A provider's manager also sees the manager's pages (webhooks).
+    manager = bool(membership and membership.provider_id and membership.manager)
+    return {"nav_role": user.role, "nav_manager": manager}
