@@ -356,6 +356,21 @@ LOGGING = {
 
 # --- Reports (issue 15) ---
 
+# The beat rebuilds the earlier days that tickets were touched on (a late rating, the
+# day just ended) this often; today is counted live on the page.
+REPORTS_ROLLUP_SECONDS = env_positive_int("REPORTS_ROLLUP_SECONDS", 300)
+# Once a day it rebuilds this many past days whole, whatever was touched.
+REPORTS_REFRESH_DAYS = env_positive_int("REPORTS_REFRESH_DAYS", 35)
+CELERY_BEAT_SCHEDULE["reports-rollup"] = {
+    "task": "reports.tasks.rollup_touched",
+    "schedule": timedelta(seconds=REPORTS_ROLLUP_SECONDS),
+    "options": {"expires": REPORTS_ROLLUP_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["reports-refresh"] = {
+    "task": "reports.tasks.rollup_refresh",
+    "schedule": timedelta(days=1),
+    "options": {"expires": 3600},
+}
 # --- API (issue 16) ---
 
 # --- Webhooks and e-mail in (issue 16) ---

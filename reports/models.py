@@ -44,6 +44,8 @@ class DayRollup(models.Model):
 
     filed = models.PositiveIntegerField(default=0)
     filed_no_payments = models.PositiveIntegerField(default=0)
+    # Filed for a fault of the terminal itself (not a payment dispute): "failures".
+    filed_faults = models.PositiveIntegerField(default=0)
     # Tickets whose last open spell ended this day (resolved, closed or withdrawn):
     # with `filed`, the backlog of any earlier day (reports.report.backlog_series).
     ended = models.PositiveIntegerField(default=0)
@@ -78,9 +80,9 @@ class DayRollup(models.Model):
         verbose_name_plural = _("daily report rollups")
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "queue", "dim", "key"],
+                fields=["day", "provider", "queue", "dim", "key"],
                 nulls_distinct=False,
-                name="rollup_one_row_per_cell",
+                name="rollup_one_row_per_cell_of_provider",
             ),
         ]
         indexes = [
