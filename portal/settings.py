@@ -15,6 +15,7 @@ from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
+from ops.logs import logging_config
 from portal.env import (
     caches_from_env,
     env_bool,
@@ -347,12 +348,21 @@ WARRANTY_REMINDER_DAYS = env_int("WARRANTY_REMINDER_DAYS", 30)
 # fields carries a flag on the technician's pages.
 WARRANTY_EDIT_FLAG_DAYS = env_int("WARRANTY_EDIT_FLAG_DAYS", 30)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-}
+# Logs (ops.logs): every line carries the request id, user id, ticket reference and
+# view; `text` for a person at `make run`, `json` lines for a log shipper (the default
+# of portal.settings_production).
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
+# Prometheus metrics (ops.metrics): /metrics answers only a request that sends
+# `Authorization: Bearer <METRICS_TOKEN>` (404 while it is empty); a Celery worker with
+# METRICS_PORT serves its own samples on that port. Several processes (gunicorn workers,
+# the prefork pool) add up through PROMETHEUS_MULTIPROC_DIR, read by prometheus-client.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_PORT = env_int("METRICS_PORT", 0)
+# First of all: every request gets its id (X-Request-ID) before anything can log, and
+# its time is measured whole (ops.middleware).
+MIDDLEWARE = ["ops.middleware.RequestIdMiddleware", *MIDDLEWARE]
 
 # --- Reports (issue 15) ---
 

@@ -57,6 +57,10 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # Production mails through SMTP (EMAIL_HOST, default localhost), never to a console.
 MAILERS = mailers_from_env(smtp_by_default=True)
 
+# One JSON object a line for a log shipper (ops.logs); LOG_FORMAT=text for a person.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)  # noqa: F405
+
 STORAGES = {
     # Uploads: MEDIA_ROOT or the S3 bucket, as MEDIA_STORAGE says (portal.settings).
     "default": media_storage_from_env(),
