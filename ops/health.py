@@ -5,8 +5,8 @@ Three checks, each run in a thread of its own and given READINESS_TIMEOUT_SECOND
 - `database`: `SELECT 1` on a connection of its own (closed afterwards);
 - `broker`: a Redis `PING` to CELERY_BROKER_URL ("eager" when no broker is set: tasks
   then run in the request, as with `make run`);
-- `storage`: the default storage answers: the media folder is a writable directory
-  (or can become one), or any other backend (S3) answers `exists()`.
+- `storage`: the default storage answers (portal.storage.check_media_storage): the
+  media folder is a writable directory (or can become one), or the S3 bucket answers.
 
 Our own rather than django-health-check: three checks of a few lines each, and the
 timeout is the point (a stopped PostgreSQL that drops packets makes a connect hang for
@@ -20,12 +20,10 @@ A check still running from an earlier probe is not started again: it fails at on
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.conf import settings
 
@@ -78,18 +76,11 @@ def check_broker() -> str:
 
 
 def check_storage() -> str:
-    from django.core.files.storage import FileSystemStorage, default_storage
+    # The storage's own check (portal.storage): a writable media folder, or a HEAD on
+    # the S3 bucket with our credentials.
+    from portal.storage import check_media_storage
 
-    if isinstance(default_storage, FileSystemStorage):
-        # The first upload creates the folder: a missing one is ready if it can be made.
-        folder = Path(default_storage.location)
-        while not folder.exists() and folder != folder.parent:
-            folder = folder.parent
-        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-            raise PermissionError("media folder not writable")
-        return ""
-    # Any other backend (S3): a HEAD for a key that need not exist.
-    default_storage.exists("readyz-probe")
+    check_media_storage(readiness_timeout())
     return ""
 
 

@@ -65,7 +65,7 @@ def test_readyz_answers_503_when_the_media_folder_is_not_writable(
     assert response.json()["checks"]["storage"] == {
         "ok": False,
         "ms": response.json()["checks"]["storage"]["ms"],
-        "detail": "PermissionError",
+        "detail": "StorageUnavailable",
     }
 
 
