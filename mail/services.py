@@ -79,6 +79,7 @@ def new_email(
     user: User | None = None,
     event: TicketEvent | None = None,
     resent_from: OutboundEmail | None = None,
+    reply_to: str = "",
 ) -> OutboundEmail:
     """An unsaved row, its Message-ID derived from `key`."""
     return OutboundEmail(
@@ -93,6 +94,7 @@ def new_email(
         user=user,
         event=event,
         resent_from=resent_from,
+        reply_to=reply_to,
     )
 
 
@@ -105,6 +107,7 @@ def compose(
     key: str,
     event: TicketEvent | None = None,
     slots: Callable[[User], dict[str, str]] | None = None,
+    reply_to: Callable[[User], str] | None = None,
 ) -> list[OutboundEmail]:
     """Render `<directory>/<template>-{subject,body}.{txt,html}` once per language of the
     recipients (each reads it in their own, portal.language), and return one unsaved row
@@ -113,7 +116,10 @@ def compose(
 
     `slots(user)` gives more per-reader text the same way as the name: placeholders the
     context holds, replaced in each copy (escaped in the HTML part), so a thousand shops
-    cost one rendering per language, not a thousand."""
+    cost one rendering per language, not a thousand.
+
+    `reply_to(user)`: each reader's own Reply-To (mail.replies), so their answer comes
+    back to the ticket as theirs."""
     by_language: dict[str, list[User]] = {}
     for user in recipients:
         by_language.setdefault(language_of(user), []).append(user)
@@ -137,6 +143,7 @@ def compose(
                     user=user,
                     event=event,
                     language=language,
+                    reply_to=reply_to(user) if reply_to else "",
                 )
             )
     return rows
@@ -391,6 +398,7 @@ def send_again(emails: QuerySet[OutboundEmail]) -> int:
             html=row.html,
             language=row.language,
             resent_from=row,
+            reply_to=row.reply_to,
         )
         copy.user_id, copy.event_id = row.user_id, row.event_id
         copies.append(copy)

@@ -51,6 +51,7 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("", include("api.urls")),
     path("", include("webhooks.urls")),
+    path("", include("mail.urls")),
     path("", include("ops.urls")),
     path("i18n/setlang/", language.set_language, name="set_language"),
     path("admin/", admin.site.urls),

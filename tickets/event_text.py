@@ -194,8 +194,24 @@ REPAIR_KINDS = frozenset(
 )
 
 
+def _by_email(event: TicketEvent) -> str:
+    """A reply that came by e-mail (mail.inbound), with what PosDesk did to it."""
+    data = event.data
+    notes = [event.body]
+    if data.get("card_numbers_cut"):
+        notes.append(_("(A card number was cut to its last four digits: PosDesk never keeps one.)"))
+    if data.get("attachments_refused"):
+        notes.append(
+            _("(Attachments not kept: %(names)s. Only photos, PDF and plain text are accepted.)")
+            % {"names": ", ".join(data["attachments_refused"])}
+        )
+    return "\n\n".join(notes)
+
+
 def event_text(event: TicketEvent) -> str:
     data = event.data or {}
+    if data.get("via") == "email" and event.kind in (K.MERCHANT_REPLY, K.REPLY):
+        return _by_email(event)
     if event.kind in REPAIR_KINDS and "method" in data:
         return _repair(event)
     if event.kind == K.ROUTED and "facts" in data:

@@ -26,6 +26,7 @@ group by `mail.services.compose`.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -34,6 +35,7 @@ from django.urls import reverse
 
 from mail import services as outbox
 from mail.models import OutboundEmail
+from mail.replies import reply_address
 from tickets.models import Queue, Ticket, TicketEvent
 
 if TYPE_CHECKING:
@@ -187,8 +189,15 @@ def event_emails(event: TicketEvent) -> list[OutboundEmail]:
             directory="tickets/email",
             key=f"event:{event.pk}",
             event=event,
+            # Shops and technicians answer by e-mail onto the ticket (mail.inbound);
+            # an admin's e-mail is about routing, not a conversation.
+            reply_to=None if template == "needs_admin" else partial(_reply_to, ticket.pk),
         )
     return emails
+
+
+def _reply_to(ticket_id: int, user: User) -> str:
+    return reply_address(ticket_id, user.pk)
 
 
 def send_event_emails(event_id: int) -> int:

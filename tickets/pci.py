@@ -108,3 +108,49 @@ def _holds_card_number(value: object) -> bool:
     if isinstance(value, list | tuple):
         return any(_holds_card_number(item) for item in value)
     return False
+
+
+def mask_card_numbers(text: str) -> tuple[str, int]:
+    """`text` with every card number cut to its last four digits ("**** 1111"), and how
+    many were cut; for text that cannot be refused back to its writer (an e-mail). The
+    digits around a card number in the same chain (a date, a phone) are kept."""
+    if not contains_card_number(text):
+        return text, 0
+    count = 0
+
+    def cut(chain: re.Match) -> str:
+        nonlocal count
+        piece = chain.group()
+        matches = list(_GROUP.finditer(piece))
+        out, start = [], 0
+        index = 0
+        while index < len(matches):
+            found = None
+            for last in range(index, len(matches)):
+                span = piece[matches[index].start() : matches[last].end()]
+                if _chain_has_card_number(span, 0, len(span)):
+                    found = last
+                    break
+            if found is None:
+                break
+            # The shortest run ending at `found` that still holds it.
+            first = index
+            while first < found:
+                span = piece[matches[first + 1].start() : matches[found].end()]
+                if not _chain_has_card_number(span, 0, len(span)):
+                    break
+                first += 1
+            digits = "".join(m.group() for m in matches[first : found + 1])
+            out.append(piece[start : matches[first].start()])
+            out.append("**** " + digits[-4:])
+            start = matches[found].end()
+            count += 1
+            index = found + 1
+        out.append(piece[start:])
+        return "".join(out)
+
+    masked = _CHAIN.sub(cut, text)
+    if contains_card_number(masked):
+        # Separators only NFKC reveals (full-width dashes): cut the normalised text.
+        masked = _CHAIN.sub(cut, unicodedata.normalize("NFKC", masked))
+    return masked, count

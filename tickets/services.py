@@ -297,12 +297,17 @@ def save_attachments(
 
 
 def merchant_reply(
-    *, ticket: Ticket, user: User, body: str, files: Iterable[CheckedFile] = ()
+    *,
+    ticket: Ticket,
+    user: User,
+    body: str,
+    files: Iterable[CheckedFile] = (),
+    data: dict | None = None,
 ) -> TicketEvent:
     """The merchant's reply and its attachments, in one transaction (mailed after both);
     a failed one leaves no file behind."""
     with atomic_with_uploads():
-        event = workflow.merchant_reply(ticket, user, body)
+        event = workflow.merchant_reply(ticket, user, body, data=data)
         save_attachments(ticket=ticket, event=event, user=user, files=files)
         return event
 

@@ -388,13 +388,14 @@ def _hand_to(t: Ticket, assignee: User, actor: User) -> Ticket:
     return t
 
 
-def reply(ticket: Ticket, user: User, body: str) -> TicketEvent:
+def reply(ticket: Ticket, user: User, body: str, *, data: dict | None = None) -> TicketEvent:
+    """`data`: facts about how it came (mail.inbound: by e-mail, a card number cut)."""
     with transaction.atomic():
         t, _action = _start(ticket, "reply", user)
         body = _require_text(body, _("Write the reply."))
         _responded(t, timezone.now())
         t.save()
-        return _record(t, TicketEvent.Kind.REPLY, user, body)
+        return _record(t, TicketEvent.Kind.REPLY, user, body, data=data)
 
 
 def note(ticket: Ticket, user: User, body: str) -> TicketEvent:
@@ -759,8 +760,11 @@ def add_proof(
 # Merchant actions --------------------------------------------------------------------
 
 
-def merchant_reply(ticket: Ticket, user: User, body: str) -> TicketEvent:
-    """The merchant writes; an answer to a question gives the ticket back to the technician."""
+def merchant_reply(
+    ticket: Ticket, user: User, body: str, *, data: dict | None = None
+) -> TicketEvent:
+    """The merchant writes; an answer to a question gives the ticket back to the technician.
+    `data`: facts about how it came (mail.inbound: by e-mail, a card number cut)."""
     with transaction.atomic():
         t, _action = _start(ticket, "merchant_reply", user)
         body = _require_text(body, _("Write your reply."))
@@ -770,7 +774,7 @@ def merchant_reply(ticket: Ticket, user: User, body: str) -> TicketEvent:
             _resume_sla(t, now)
             t.status = S.IN_PROGRESS
             t.save()
-        return _record(t, TicketEvent.Kind.MERCHANT_REPLY, user, body)
+        return _record(t, TicketEvent.Kind.MERCHANT_REPLY, user, body, data=data)
 
 
 def _decide_quote(ticket: Ticket, user: User, name: str, status: str, kind: str) -> Quote:
