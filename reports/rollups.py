@@ -387,25 +387,7 @@ def cells_for_today(provider_id: int | None) -> Cells:
     if provider_id is not None:
         tickets = tickets.filter(queue__provider_id=provider_id)
         selfhelp = selfhelp.filter(device__provider_id=provider_id)
-    return count(tickets, selfhelp, {today}, _HOURS_CACHE.get())
-
-
-class _HoursCache:
-    """Queues' hours for live counts, read again at most once a minute."""
-
-    def __init__(self) -> None:
-        self.value: dict[int, Hours | None] | None = None
-        self.read_at = 0.0
-
-    def get(self) -> dict[int, Hours | None]:
-        import time as _time
-
-        if self.value is None or _time.monotonic() - self.read_at > 60:
-            self.value, self.read_at = queue_hours(), _time.monotonic()
-        return self.value
-
-
-_HOURS_CACHE = _HoursCache()
+    return count(tickets, selfhelp, {today})
 
 
 # Keeping them current -----------------------------------------------------------------
