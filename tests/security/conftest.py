@@ -64,6 +64,7 @@ class Scenario:
             "incident": self.incident_x.pk,
             "canned": self.canned_x.pk,
             "saved_view": self.saved_view_x.pk,
+            **webhook_ids(self.world.provider_x),
         }
 
     def side_b(self) -> dict[str, object]:
@@ -76,6 +77,7 @@ class Scenario:
             "incident": self.incident_y.pk,
             "canned": self.canned_y.pk,
             "saved_view": self.saved_view_y.pk,
+            **webhook_ids(self.world.provider_y),
         }
 
 
@@ -150,6 +152,21 @@ def scenario(world, media_root) -> Scenario:  # noqa: ANN001
             user=world.yuri, queue=ticket_b.queue, name="Mine", params={"assigned": "me"}
         ),
     )
+
+
+def webhook_ids(provider) -> dict[str, int]:  # noqa: ANN001
+    """A webhook endpoint of `provider` and one delivery to it (made once, then the same)."""
+    from webhooks.models import Delivery, Endpoint
+
+    endpoint, _ = Endpoint.objects.get_or_create(
+        provider=provider,
+        url="https://crm.example.com/hook",
+        defaults={"events": ["ticket.routed"]},
+    )
+    delivery, _ = Delivery.objects.get_or_create(
+        endpoint=endpoint, source="scope", event="ticket.routed", defaults={"body": "{}"}
+    )
+    return {"webhook": endpoint.pk, "webhook_delivery": delivery.pk}
 
 
 def _incident(provider, technician: User) -> Incident:  # noqa: ANN001

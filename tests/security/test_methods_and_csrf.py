@@ -72,9 +72,37 @@ POST_ONLY = {
     "terminals:warranty",
     # Applying a checked warranty register upload (devices/views_register.py).
     "terminals:register_confirm",
+    # A provider's webhooks (webhooks/views.py) and raw mail in (mail/views.py).
+    "webhooks:rotate",
+    "webhooks:delete",
+    "webhooks:redeliver",
+    "mail:inbound",
+    # The REST API (issue 16): revoking a key, bulk registration, the ticket actions.
+    "api:key_revoke",
+    "api:terminal_bulk",
+    *(
+        f"api:ticket_{name}"
+        for name in (
+            "reply",
+            "claim",
+            "note",
+            "ask",
+            "quote",
+            "transfer",
+            "resolve",
+            "quote_accept",
+            "quote_decline",
+            "confirm",
+            "reopen",
+            "rate",
+        )
+    ),
 }
 
 URLS = project_urls()
+# Server-to-server endpoints with their own shared secret instead of a session (no
+# cookie, so nothing to forge): refused without it (mail/tests/test_inbound.py).
+SECRET_HEADER_URLS = {"mail:inbound"}
 ROLES = ("alice", "xavier", "admin")
 
 
@@ -121,6 +149,14 @@ def test_a_post_without_a_csrf_token_is_refused(scenario: Scenario, url) -> None
         client = _client(user, enforce_csrf_checks=True)
         before = fingerprint()
         response = client.post(path, crafted_post(scenario))
+        if url.name in SECRET_HEADER_URLS:
+            assert response.status_code in {403, 404}, f"POST {path} without its secret"
+            assert fingerprint() == before
+            continue
+        if role is None and url.route.startswith(("/api/v1/", "/api/schema/")):
+            # The REST API: no session, no key, no entry (401); a session needs the token.
+            assert response.status_code == 401, f"POST {path} anonymously: {response}"
+            continue
         assert response.status_code == 403, f"POST {path} as {role} without a token: {response}"
         # A token that is not the one paired with the cookie is no better than none.
         client.get(reverse("login"))

@@ -29,6 +29,15 @@ KWARG_KINDS: list[tuple[str, str, str]] = [
     ("outages:*", "pk", "incident"),
     ("outages:*", "reference", "ticket"),
     ("repairs:*", "reference", "ticket"),
+    # A provider's webhooks (issue 16): its managers' endpoints and deliveries.
+    ("webhooks:delivery", "pk", "webhook_delivery"),
+    ("webhooks:redeliver", "pk", "webhook_delivery"),
+    ("webhooks:*", "pk", "webhook"),
+    # The REST API (issue 16); api/tests/test_scope_matrix.py walks these with keys.
+    ("api:terminal*", "pk", "device"),
+    ("api:queue*", "pk", "queue"),
+    ("api:incident*", "pk", "incident"),
+    ("api:ticket*", "reference", "ticket"),
 ]
 
 # Reachable without logging in (everything else redirects to log-in, or is a 404/405).
