@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
 from ops.logs import logging_config
+from ops.sentry import init_sentry
 from portal.env import (
     caches_from_env,
     env_bool,
@@ -363,6 +364,11 @@ METRICS_PORT = env_int("METRICS_PORT", 0)
 # First of all: every request gets its id (X-Request-ID) before anything can log, and
 # its time is measured whole (ops.middleware).
 MIDDLEWARE = ["ops.middleware.RequestIdMiddleware", *MIDDLEWARE]
+# Error tracking (ops.sentry): sentry-sdk with its Django and Celery integrations, on
+# when SENTRY_DSN is set; phones, e-mails, descriptions, bodies and cookies scrubbed.
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "")
+init_sentry(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)
 
 # --- Reports (issue 15) ---
 
