@@ -101,7 +101,12 @@ class ApiKey(models.Model):
         prefix, sep, secret = token[len(TOKEN_START) :].partition("_")
         if not sep or not prefix or not secret:
             return None
-        key = cls.objects.select_related("user").filter(prefix=prefix).first()
+        # The owner and their membership in the same query: scope needs them at once.
+        key = (
+            cls.objects.select_related("user__membership__merchant", "user__membership__provider")
+            .filter(prefix=prefix)
+            .first()
+        )
         if key is None or not key.matches(secret) or not key.is_active:
             return None
         return key

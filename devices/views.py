@@ -8,6 +8,7 @@ no role and staff (who use the admin) get 404 too.
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,10 +24,15 @@ from devices import importer, services
 from devices.forms import DeviceForm, DeviceSearchForm, ImportUploadForm, serial_owner
 from devices.models import Device, Merchant, RegistrationReview
 from devices.views_work import proof_response
-from portal.access import merchant_of
+from portal.access import merchant_for_user, merchant_of
 from portal.storage import StorageFailed, atomic_with_uploads, delete_on_commit
 
 PAGE_SIZE = 25
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from portal.models import User
+
 TICKETS_ON_DETAIL = 20
 # Registrations waiting for an admin's check, listed above the terminals.
 WAITING_SHOWN = 50
@@ -35,10 +41,15 @@ IMPORT_SESSION_KEY = "devices.import"
 
 def device_for(request: HttpRequest, pk: int) -> Device:
     """The one way these views fetch a device: the user's merchant's own, or 404."""
-    merchant = merchant_of(request)
+    return device_for_user(request.user, pk)
+
+
+def device_for_user(user: User | AnonymousUser, pk: int) -> Device:
+    """The same for a user (the API's callers): one rule for both."""
+    merchant = merchant_for_user(user)
     try:
         return (
-            Device.objects.visible_to(request.user)
+            Device.objects.visible_to(user)
             .select_related("model__brand", "provider", "acquirer", "merchant")
             .get(pk=pk, merchant=merchant)
         )

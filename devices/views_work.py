@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,15 +24,23 @@ from devices import services
 from devices.forms import WarrantySetForm
 from devices.models import Device
 from devices.warranty import WARRANTY_FIELDS
-from portal.access import provider_of
+from portal.access import provider_for_user
 from portal.models import User
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
 HISTORY_SHOWN = 50
 
 
 def terminal_for(request: HttpRequest, pk: int) -> Device:
     """A terminal the technician's provider services, or 404."""
-    provider = provider_of(request)
+    return terminal_for_user(request.user, pk)
+
+
+def terminal_for_user(user: User | AnonymousUser, pk: int) -> Device:
+    """The same for a user (the API's callers): one rule for both."""
+    provider = provider_for_user(user)
     try:
         return Device.objects.select_related(
             "model__brand", "merchant", "provider", "acquirer", "warranty_checked_by"

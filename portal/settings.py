@@ -388,6 +388,42 @@ CELERY_BEAT_SCHEDULE["reports-refresh"] = {
     "options": {"expires": 3600},
 }
 # --- API (issue 16) ---
+# Django REST framework under /api/v1/ (api/), its OpenAPI schema (drf-spectacular) and
+# Swagger UI served from our own static files (drf-spectacular-sidecar: no CDN).
+INSTALLED_APPS += ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar"]
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.KeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.KeyScope"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.KeyRateThrottle"],
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Requests per API key (or per person for the browser's session), counted in the shared
+# cache (api.throttling): DRF's "count/period" (s, min, h, day); empty: no limit.
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/min")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PosDesk API",
+    "DESCRIPTION": "Terminals, fault tickets, queues and incidents of POS card terminals.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # For callers of the API only (a key or a session): a read key may read it.
+    "SERVE_PERMISSIONS": ["api.permissions.KeyScope"],
+}
 
 # --- Webhooks and e-mail in (issue 16) ---
 

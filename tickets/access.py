@@ -7,15 +7,23 @@ not exist, so a guessed reference tells nothing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.http import Http404, HttpRequest
 
-from portal.access import merchant_of, provider_of
+from portal.access import merchant_for_user, provider_for_user
 from tickets.models import Ticket
 from tickets.workflow import MERCHANT, TECHNICIAN
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
-def merchant_ticket(request: HttpRequest, reference: str) -> Ticket:
-    merchant = merchant_of(request)
+    from portal.models import User
+
+
+def merchant_ticket_for(user: User | AnonymousUser, reference: str) -> Ticket:
+    """The user's merchant's ticket, or 404 (the web's and the API's one rule)."""
+    merchant = merchant_for_user(user)
     try:
         return Ticket.objects.select_related("device__model__brand", "queue__provider").get(
             reference=reference, merchant=merchant
@@ -24,8 +32,9 @@ def merchant_ticket(request: HttpRequest, reference: str) -> Ticket:
         raise Http404 from None
 
 
-def technician_ticket(request: HttpRequest, reference: str) -> Ticket:
-    provider = provider_of(request)
+def technician_ticket_for(user: User | AnonymousUser, reference: str) -> Ticket:
+    """A ticket in the user's provider's queues, or 404."""
+    provider = provider_for_user(user)
     try:
         return Ticket.objects.select_related(
             "device__model__brand", "merchant", "queue__provider", "assigned_to"
@@ -34,14 +43,27 @@ def technician_ticket(request: HttpRequest, reference: str) -> Ticket:
         raise Http404 from None
 
 
+def merchant_ticket(request: HttpRequest, reference: str) -> Ticket:
+    return merchant_ticket_for(request.user, reference)
+
+
+def technician_ticket(request: HttpRequest, reference: str) -> Ticket:
+    return technician_ticket_for(request.user, reference)
+
+
 def ticket_for_any_role(request: HttpRequest, reference: str) -> tuple[Ticket, str]:
     """The ticket and the side the user is on ("merchant" or "technician"), or 404.
 
     For pages both sides share, such as attachment downloads.
     """
-    for role, fetch in ((MERCHANT, merchant_ticket), (TECHNICIAN, technician_ticket)):
+    return ticket_for_user(request.user, reference)
+
+
+def ticket_for_user(user: User | AnonymousUser, reference: str) -> tuple[Ticket, str]:
+    """The same for a user (the API's callers)."""
+    for role, fetch in ((MERCHANT, merchant_ticket_for), (TECHNICIAN, technician_ticket_for)):
         try:
-            return fetch(request, reference), role
+            return fetch(user, reference), role
         except Http404:
             continue
     raise Http404

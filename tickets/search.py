@@ -215,6 +215,12 @@ def statement(
             f" FROM {_table(Ticket)} t JOIN {_table(Device)} d ON d.id = t.device_id"
             " WHERE d.serial_number ILIKE %(like)s"
             " AND t.queue_id = ANY(ARRAY(SELECT id FROM scope))"
+def merchant_readable_events() -> Q:
+    """Timeline entries the ticket's merchant reads: public ones; internal notes never
+    leave the provider (the merchant's ticket page and the API)."""
+    return Q(public=True)
+
+
         )
     if words:
         # The expressions of the indexes `ticket_search_words` and `event_search_words`

@@ -54,6 +54,7 @@ from tickets.models import (
     choice_labels,
 )
 from tickets.next_steps import NextStep, next_step
+from tickets.search import merchant_readable_events
 from tickets.uploads import MAX_FILES
 
 if TYPE_CHECKING:
@@ -378,7 +379,7 @@ def _visible_attachments() -> Prefetch:
 def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[str, Any]:
     # The merchant's timeline: public events only; internal notes never leave the provider.
     events = list(
-        ticket.events.filter(public=True)
+        ticket.events.filter(merchant_readable_events())
         .select_related("actor")
         .prefetch_related(_visible_attachments())
         .order_by("created_at", "id")
