@@ -53,7 +53,7 @@ class TextFormatter(logging.Formatter):
 
 
 class JsonFormatter(_JsonFormatter):
-    """{"time", "level", "logger", "message", "request_id", "user_id", "ticket", "view",
+    """{"time", "level", "logger", "pid", "message", "request_id", "user_id", "ticket", "view",
     "task", "task_id", then any `extra=` of the call, and "exc_info" with a traceback}."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
@@ -68,6 +68,7 @@ class JsonFormatter(_JsonFormatter):
         )
         log_data["level"] = record.levelname
         log_data["logger"] = record.name
+        log_data["pid"] = record.process
         super().add_fields(log_data, record, message_dict)
         for field in CONTEXT_FIELDS:
             log_data.setdefault(field, getattr(record, field, None))
