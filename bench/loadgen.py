@@ -58,6 +58,7 @@ class Client:
         self.username: str | None = None
         self.filed = 0  # W1: tickets this client filed (accepted POSTs)
         self.filing_path: str | None = None  # W1: the filing form's URL after step 1
+        self.extra_headers: dict[str, str] = {}  # W8: sent with every request
 
     def close(self) -> None:
         if self.conn is not None:
@@ -78,6 +79,7 @@ class Client:
             "Accept": "text/html",
             "X-Forwarded-Proto": "https",
         }
+        headers.update(self.extra_headers)  # W8: an API key, and Accept: application/json
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
