@@ -163,9 +163,8 @@ def media_storage_from_env() -> dict[str, object]:
             "default_acl": None,
             "querystring_auth": True,
             "querystring_expire": 300,
-            # Names are random (uuid4); never replace an object that is there.
-            "file_overwrite": False,
-            # A download is read into memory up to 2 MB, into a temporary file beyond.
-            "max_memory_size": 2 * 1024 * 1024,
+            # Stored names are ours and random (uuid4): asking whether one is taken before
+            # each upload would cost a round trip for nothing.
+            "file_overwrite": True,
         },
     }

@@ -22,6 +22,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.base import File
 from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
 
 from portal.storage import StorageFailed, StorageUnavailable, track_write
 
@@ -43,6 +44,17 @@ def client_config(*, path_style: bool, timeout: float | None = None, attempts: i
     )
 
 
+class S3Download(File):
+    """An object being read from the bucket: one GET, its body streamed as it is read
+    (django-storages' own S3File sends a HEAD first, then copies the whole object into
+    memory or a temporary file before the first byte). Read it from start to end; it
+    does not seek."""
+
+    def __init__(self, body: object, name: str, size: int) -> None:
+        super().__init__(body, name)
+        self.size = size
+
+
 class S3UploadStorage(S3Storage):
     def __init__(self, **settings: object) -> None:
         settings.setdefault(
@@ -50,6 +62,18 @@ class S3UploadStorage(S3Storage):
         )
         super().__init__(**settings)
         self._probes: dict[float, object] = {}
+
+    def _open(self, name: str, mode: str = "rb") -> File:
+        if mode != "rb":
+            return super()._open(name, mode)
+        key = self._normalize_name(clean_name(name))
+        try:
+            answer = self.connection.meta.client.get_object(Bucket=self.bucket_name, Key=key)
+        except ClientError as error:
+            if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                raise FileNotFoundError(f"{name} is not in the bucket") from error
+            raise
+        return S3Download(answer["Body"], name, answer["ContentLength"])
 
     def _save(self, name: str, content: File) -> str:
         try:

@@ -82,6 +82,11 @@ class MotoServer:
             "MEDIA_S3_SECRET_ACCESS_KEY": SECRET_KEY,
         }
 
+    def names(self, bucket: str) -> set[str]:
+        """The keys of every object in `bucket`."""
+        pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        return {item["Key"] for page in pages for item in page.get("Contents", [])}
+
     def keys(self, bucket: str) -> dict[str, bytes]:
         """Every object in `bucket`, by key, with its bytes."""
         client = self.client()

@@ -207,7 +207,6 @@ def test_s3_is_read_from_the_environment(monkeypatch) -> None:  # noqa: ANN001
     # Private: no ACL on objects, signed URLs only.
     assert options["default_acl"] is None
     assert options["querystring_auth"] is True
-    assert options["file_overwrite"] is False
 
 
 @pytest.mark.parametrize(
@@ -242,3 +241,18 @@ def test_it_refuses_a_bad_configuration(monkeypatch, env: dict[str, str], compla
         monkeypatch.setenv(name, value)
     with pytest.raises(ImproperlyConfigured, match=complaint):
         media_storage_from_env()
+
+
+def test_a_file_gone_from_the_storage_is_a_404(world: World, media: Media, as_user) -> None:  # noqa: ANN001
+    alice = as_user(world.alice)
+    attachment = file_with_photo(alice, world).attachments.get()
+    default_storage.delete(attachment.file.name)
+    assert media.files() == {}
+    assert alice.get(attachment.get_absolute_url()).status_code == 404
+
+
+def test_a_large_file_streams_back_whole(media: Media) -> None:
+    content = bytes(range(256)) * 40_000  # 10 MB, the upload limit
+    name = default_storage.save("attachments/large.pdf", ContentFile(content))
+    with default_storage.open(name, "rb") as handle:
+        assert b"".join(iter(lambda: handle.read(65536), b"")) == content
