@@ -235,13 +235,17 @@ def run(bench, row: type, measure_queries: Callable) -> None:  # noqa: ANN001 - 
     if why:
         bench.skip(W7_LABEL, 1, why)
         return
+    # A common word and a rare one take different reads (tickets.search: up to three
+    # windows per place), never more than the search's bound over the page's own.
+    from tickets import search
+
     counts = {measure_queries(techs[0], path_for(q))[1] for q in QUERIES}
     ok, scope = check_scope(bench.meta)
     print(f"  W7: queries per page {sorted(counts)}; {scope}")
-    if len(counts) != 1 or not ok:
+    if max(counts) - min(counts) > search.STATEMENTS_MAX - 4 or not ok:
         bench.skip(W7_LABEL, 1, f"queries per page {sorted(counts)}; {scope}")
         return
-    _status, queries, sql_ms = measure_queries(techs[0], path_for(QUERIES[0]))
+    _status, queries, sql_ms = max(measure_queries(techs[0], path_for(q)) for q in QUERIES)
     for n in (1, 4):
         result = bench.phase(f"{W7_LABEL} ({n})", clients[:n], action_for(Rotation(QUERIES)))
         bench.rows.append(row(W7_LABEL, n, result, queries, sql_ms, note=scope))

@@ -45,9 +45,15 @@ prefix of a piece (屏:*, so not a character that only ends a run); English word
 numbers are prefixes (print:* finds printer). This is the CJK bigram method of Lucene's
 CJKAnalyzer and of pg_bigm, done with PostgreSQL's own full-text search.
 
-Through the page at 1,000,000 tickets (bench W7, bench/RESULTS.md): p50 about 100 ms,
-but p99 over 400 ms, set by the commonest words (屏幕 in one ticket of eight): every hit
-in scope is read to rank and count it. RESULTS.md says what would move it.
+At most 1,000 hits are counted and listed (`CAP`, as Zendesk's search stops at 1,000):
+"more than 1,000 found" asks for another word, and the count no longer costs a read of
+every hit. The first version ranked and counted all of them: at 1,000,000 tickets
+屏幕 (in one ticket of eight) had 41,000 hits in scope and took 320-460 ms, p99 of the
+page over 350 ms (bench W7). Now each place after the identities is read newest first,
+a window of ticket ids at a time (`_Places.newest`): the newest 20,000 ids, then as many
+as the hits found so far say it takes to reach 1,001, then the rest; for a common word
+a few thousand rows, for a rare one its few rows at once. Measured at 1M (bench W7,
+RESULTS.md): PostgreSQL's CPU per search 22-45 ms for the twelve words, against 58-393.
 
 Writes stay cheap: two expression GIN indexes, the ticket's description and the
 timeline texts people write (partial: replies, notes, questions, the merchant's answers,
@@ -62,7 +68,8 @@ matched by equality (its unique index), also typed as a bare number (123 → PD-
 
 Ranking: where the query was found, most specific first: the exact reference or serial,
 then a serial, a merchant's name or phone containing it, then the description, then the
-timeline; newest first within each. Counted with the page in one statement.
+timeline; newest ticket (highest id: ids are given in filing order) first within each.
+The page and the count come from the same reads.
 
 Scope: tickets in the provider's queues; timeline texts the technician may read there,
 the same rule as the ticket page (public, or written while the ticket was with this
@@ -76,10 +83,13 @@ same with `icontains` and no index.
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
-from django.db import connection
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db import connection, transaction
+from django.db.models import Case, Exists, IntegerField, Max, OuterRef, Q, QuerySet, Value, When
 
 from devices.models import Device, Merchant, Provider
 from tickets.models import Queue, Ticket, TicketEvent, format_reference
@@ -115,12 +125,27 @@ _PIECES = re.compile(rf"[{CJK}]+|(?:(?![{CJK}])[^\W_])+")
 _REFERENCE = re.compile(r"^(?:PD-?)?0*([1-9][0-9]{0,8})$", re.IGNORECASE)
 
 
+# At most this many hits are counted and listed, newest first within each place (as
+# Zendesk's search stops at 1,000): a technician refines a search with more, and no
+# common word makes the page read every ticket that holds it.
+CAP = 1_000
+# Timeline hits read when counting: one ticket can hold the word in several entries.
+TIMELINE_READ = 3 * CAP
+# The newest ticket ids a place is read in first (`_Places.newest`).
+WINDOW = 20_000
+# Statements of one search, whatever the query and however many hits: the transaction's
+# setting, the identities, the newest id, and at most three reads for each of two places.
+STATEMENTS_MAX = 9
+
+
 @dataclass
 class Found:
-    """One page of hits: ticket ids in rank order, and how many there are in all."""
+    """One page of hits: ticket ids in rank order, and how many there are in all (at
+    most `CAP`; `more` when the count stopped there)."""
 
     ids: list[int]
     total: int
+    more: bool = False
 
 
 def normalise(query: str) -> str:
@@ -133,10 +158,15 @@ def reference_for(query: str) -> str | None:
     return format_reference(int(match.group(1))) if match else None
 
 
-def tsquery(query: str) -> tuple[str, list[str]]:
+def tsquery(
+    query: str, *, rarest: Callable[[list[str]], str] | None = None
+) -> tuple[str, list[str]]:
     """The words of `query` as a `to_tsquery('simple', …)` text ("" when there are none),
     and the Chinese runs of three characters or more, which the caller checks as
     substrings of the rows the index found (see the module's docstring).
+
+    A run is all its two-character pieces, or with `rarest` only the piece that picks
+    (the run itself is checked anyway, so the result is the same).
 
     Only letters and digits reach the query syntax (pieces are `[^\\W_]` runs), so a
     typed `&`, `!` or quote cannot change its meaning.
@@ -149,15 +179,46 @@ def tsquery(query: str) -> tuple[str, list[str]]:
         elif len(piece) == 1:
             parts.append(f"'{piece}':*")
         else:
-            parts.extend(f"'{piece[i : i + 2]}'" for i in range(len(piece) - 1))
+            pieces = [piece[i : i + 2] for i in range(len(piece) - 1)]
             if len(piece) > 2:
                 runs.append(piece)
+                if rarest is not None:
+                    pieces = [rarest(pieces)]
+            parts.extend(f"'{p}'" for p in pieces)
     return " & ".join(parts), runs
+
+
+# How often each word is in an index's rows, from PostgreSQL's statistics of it (the
+# most common elements that ANALYZE keeps), per index, read again after ten minutes.
+_COMMON: dict[str, tuple[float, dict[str, float]]] = {}
+COMMON_SECONDS = 600
+
+
+def common_words(index: str) -> dict[str, float]:
+    now = time.monotonic()
+    cached = _COMMON.get(index)
+    if cached is None or cached[0] < now:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT e.word, e.share FROM pg_stats s, unnest("
+                " s.most_common_elems::text::text[], s.most_common_elem_freqs) e(word, share)"
+                " WHERE s.tablename = %s",
+                [index],
+            )
+            cached = (now + COMMON_SECONDS, dict(cursor.fetchall()))
+        _COMMON[index] = cached
+    return cached[1]
 
 
 def readable_events(provider: Provider) -> Q:
     """Timeline entries a technician of `provider` reads on a ticket in its queues."""
     return Q(public=True) | Q(provider=provider) | Q(provider__isnull=True)
+
+
+def merchant_readable_events() -> Q:
+    """Timeline entries the ticket's merchant reads: public ones; internal notes never
+    leave the provider (the merchant's ticket page and the API)."""
+    return Q(public=True)
 
 
 def search(provider: Provider, query: str, *, offset: int, limit: int) -> Found:
@@ -179,90 +240,183 @@ def _table(model: type) -> str:
 
 
 def _search_postgresql(provider: Provider, query: str, *, offset: int, limit: int) -> Found:
-    with connection.cursor() as cursor:
-        cursor.execute(*statement(provider, query, offset=offset, limit=limit))
-        rows = cursor.fetchall()
-    if not rows and offset:
-        # Past the last page: the total still tells the view where the last page is.
-        return Found([], search(provider, query, offset=0, limit=1).total)
-    return Found([row[0] for row in rows], rows[0][1] if rows else 0)
+    with transaction.atomic():
+        # Each read below is a few milliseconds: starting parallel workers costs more
+        # than they save, and takes the second core from another request.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        return _newest_hits(_Places(provider, query), offset=offset, limit=limit)
 
 
-def statement(
-    provider: Provider, query: str, *, offset: int, limit: int
-) -> tuple[str, dict[str, object]]:
-    """The PostgreSQL search as SQL and parameters: (id, total) rows, best first."""
-    # Only our constants, table names and numbered placeholders are formatted into the
-    # SQL; everything typed is a parameter. One statement: each place a query can be
-    # found is a branch served by its own index and already cut to the provider's
-    # queues, then the best rank of each ticket, the page, and the total (a window over
-    # the same rows, not a second pass).
-    words, runs = tsquery(query)
-    has_cjk = re.search(rf"[{CJK}]", query) is not None
-    branches = [
-        f"SELECT t.id, t.created_at, {RANK_EXACT} AS rank FROM {_table(Ticket)} t"  # noqa: S608 - our constants
-        " WHERE t.reference = %(reference)s AND t.queue_id = ANY(ARRAY(SELECT id FROM scope))",
-        f"SELECT t.id, t.created_at, {RANK_IDENTITY} FROM {_table(Ticket)} t"  # noqa: S608 - our constants
-        f" WHERE t.merchant_id IN (SELECT id FROM {_table(Merchant)}"
-        "   WHERE name ILIKE %(like)s OR contact_phone ILIKE %(like)s)"
-        " AND t.queue_id = ANY(ARRAY(SELECT id FROM scope))",
-    ]
-    if not has_cjk:
-        # Serial numbers are ASCII (devices.validators): no scan for a Chinese query.
-        branches.append(
-            f"SELECT t.id, t.created_at, CASE WHEN upper(d.serial_number) = upper(%(query)s)"  # noqa: S608 - our constants
-            f" THEN {RANK_EXACT} ELSE {RANK_IDENTITY} END"
-            f" FROM {_table(Ticket)} t JOIN {_table(Device)} d ON d.id = t.device_id"
-            " WHERE d.serial_number ILIKE %(like)s"
-            " AND t.queue_id = ANY(ARRAY(SELECT id FROM scope))"
-def merchant_readable_events() -> Q:
-    """Timeline entries the ticket's merchant reads: public ones; internal notes never
-    leave the provider (the merchant's ticket page and the API)."""
-    return Q(public=True)
+def _newest_hits(places: _Places, *, offset: int, limit: int) -> Found:
+    # Each place in rank order, newest first, until `CAP` + 1 tickets are found: they
+    # give the page and the count together. A place after the identities is read a
+    # window of ticket ids at a time (`_Places.newest`), so a common word costs the
+    # newest few thousand of its rows, not all of them.
+    found = places.identity()
+    if places.words:
+        for window in (places.description_window, places.timeline_window):
+            if len(found) > CAP:
+                break
+            found += places.newest(window, set(found), CAP + 1 - len(found))
+    end = min(offset + limit, CAP)
+    return Found(found[offset:end], min(len(found), CAP), more=len(found) > CAP)
 
 
+class _Places:
+    """The SQL of each place a query can be found, inside one provider's queues.
+
+    Only our constants, table names and named placeholders are formatted into the SQL;
+    everything typed is a parameter. A place's words are read in a `MATERIALIZED` CTE:
+    PostgreSQL plans it for all its rows (a bitmap of the words' index, the cheapest way
+    to all of them), not for the few a `LIMIT` asks, which would steer it to a scan that
+    tests every row's words.
+    """
+
+    def __init__(self, provider: Provider, query: str) -> None:
+        self.query = query
+        self.words, runs = tsquery(query)
+        self.has_cjk = re.search(rf"[{CJK}]", query) is not None
+        self.params: dict[str, object] = {
+            "provider": provider.pk,
+            "reference": reference_for(query) or "",
+            "query": query,
+            "like": _like(query),
+            "words": self.words,
+            **{f"run{i}": _like(run) for i, run in enumerate(runs)},
+        }
+        # The index finds rows holding every two-character piece of a longer Chinese
+        # word; ILIKE on those rows keeps the ones where the pieces make the word (a
+        # phrase query, `<->`, would recompute each row's words: ten times slower).
+        self.runs_in = "".join(f" AND {{column}} ILIKE %(run{i})s" for i in range(len(runs)))
+        # `= ANY(ARRAY(…))`, not `IN (SELECT …)`: the queue ids are read once, and each
+        # index is scanned once, not once per queue.
+        self.scope = (
+            f"t.queue_id = ANY(ARRAY(SELECT id FROM {_table(Queue)}"  # noqa: S608 - our constants
+            " WHERE provider_id = %(provider)s))"
         )
-    if words:
-        # The expressions of the indexes `ticket_search_words` and `event_search_words`
-        # (migration 0018), written the same way so the planner matches them. The index
-        # finds rows holding every two-character piece of a longer Chinese word; ILIKE on
-        # those few rows keeps the ones where the pieces make the word (a phrase query,
-        # `<->`, would recompute each row's words instead: ten times slower, measured).
-        runs_in = "".join(f" AND {{column}} ILIKE %(run{i})s" for i in range(len(runs)))
-        branches += [
-            f"SELECT t.id, t.created_at, {RANK_DESCRIPTION} FROM {_table(Ticket)} t"  # noqa: S608 - our constants
+
+    @cached_property
+    def top(self) -> int:
+        """The newest ticket's id, where the windows start."""
+        return Ticket.objects.aggregate(top=Max("id"))["top"] or 0
+
+    def _ids(self, sql: str, **params: object) -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {**self.params, **params})
+            return [row[0] for row in cursor.fetchall()]
+
+    def identity(self) -> list[int]:
+        """Exact reference or serial first, then a serial, a merchant's name or phone
+        holding the query; newest first within each; at most `CAP` + 1."""
+        like = "LIKE" if self.has_cjk else "ILIKE"
+        branches = [
+            f"SELECT t.id, {RANK_EXACT} AS rank FROM {_table(Ticket)} t"  # noqa: S608 - our constants
+            f" WHERE t.reference = %(reference)s AND {self.scope}",
+            f"SELECT t.id, {RANK_IDENTITY} FROM {_table(Ticket)} t"  # noqa: S608 - our constants
+            f" WHERE t.merchant_id IN (SELECT id FROM {_table(Merchant)}"
+            # Chinese has no case: LIKE is twice as fast as ILIKE on a scan of the shops.
+            f"   WHERE name {like} %(like)s OR contact_phone {like} %(like)s)"
+            f" AND {self.scope}",
+        ]
+        if not self.has_cjk:
+            # Serial numbers are ASCII (devices.validators): no scan for a Chinese query.
+            branches.append(
+                "SELECT t.id, CASE WHEN upper(d.serial_number) = upper(%(query)s)"  # noqa: S608 - our constants
+                f" THEN {RANK_EXACT} ELSE {RANK_IDENTITY} END"
+                f" FROM {_table(Ticket)} t JOIN {_table(Device)} d ON d.id = t.device_id"
+                f" WHERE d.serial_number ILIKE %(like)s AND {self.scope}"
+            )
+        return self._ids(
+            "SELECT id FROM (" + " UNION ALL ".join(branches) + ") hits"  # noqa: S608 - our constants
+            " GROUP BY id ORDER BY min(rank), id DESC LIMIT %(cap)s",
+            cap=CAP + 1,
+        )
+
+    def _narrowed(self, index: str) -> str:
+        """The words with each long Chinese word as its rarest piece in `index`.
+
+        PostgreSQL estimates pieces that always come together (通讯 & 讯超 & 超时) as if
+        they were independent, far too few rows, and then reads every candidate instead
+        of adding the window's id range to the bitmap. One piece is estimated right;
+        the word itself is checked on the rows anyway.
+        """
+        shares = common_words(index)
+        return tsquery(
+            self.query, rarest=lambda pieces: min(pieces, key=lambda p: shares.get(p, 0))
+        )[0]
+
+    @staticmethod
+    def _range(column: str, low: int) -> str:
+        return (
+            f" AND {column} >= %(low)s AND {column} < %(high)s"
+            if low
+            else f" AND {column} < %(high)s"
+        )
+
+    def _scope_in(self, low: int) -> str:
+        # In a window the words and the id range leave few rows: the scope is tested on
+        # them (`+ 0` keeps PostgreSQL from reading the queue index, a third of the
+        # table for a big provider). For the rest of the table, where few hits are
+        # expected, the queue index is what keeps a small provider's search short.
+        return self.scope.replace("t.queue_id", "t.queue_id + 0") if low else self.scope
+
+    def description_window(self, low: int, high: int, seen: list[int], need: int) -> list[int]:
+        """The newest `need` tickets with ids in [low, high) whose description holds the
+        words, not in `seen`. The expression of the index `ticket_search_words`
+        (migration 0018), written the same way so the planner matches it."""
+        return self._ids(
+            f"WITH hits AS MATERIALIZED (SELECT t.id FROM {_table(Ticket)} t"  # noqa: S608 - our constants
             f" WHERE {TICKET_WORDS} @@ to_tsquery('simple'::regconfig, %(words)s)"
-            + runs_in.format(column="t.description")
-            + " AND t.queue_id = ANY(ARRAY(SELECT id FROM scope))",
-            f"SELECT t.id, t.created_at, {RANK_TIMELINE}"  # noqa: S608 - our constants
-            f" FROM {_table(TicketEvent)} e JOIN {_table(Ticket)} t ON t.id = e.ticket_id"
+            + self.runs_in.format(column="t.description")
+            + self._range("t.id", low)
+            + f" AND {self._scope_in(low)}) SELECT id FROM hits WHERE NOT (id = ANY(%(seen)s))"  # noqa: S608 - our constants
+            " ORDER BY id DESC LIMIT %(need)s",
+            words=self._narrowed("ticket_search_words"),
+            low=low,
+            high=high,
+            seen=seen,
+            need=need,
+        )
+
+    def timeline_window(self, low: int, high: int, seen: list[int], need: int) -> list[int]:
+        """The same for the timeline entries a technician may read (`readable_events`):
+        the expression and predicate of the partial index `event_search_words`."""
+        return self._ids(
+            f"WITH hits AS MATERIALIZED (SELECT e.ticket_id FROM {_table(TicketEvent)} e"  # noqa: S608 - our constants
             f" WHERE {EVENT_TEXTS}"
             f" AND {EVENT_WORDS} @@ to_tsquery('simple'::regconfig, %(words)s)"
-            + runs_in.format(column="e.body")
+            + self.runs_in.format(column="e.body")
             + " AND (e.public OR e.provider_id = %(provider)s OR e.provider_id IS NULL)"
-            " AND t.queue_id = ANY(ARRAY(SELECT id FROM scope))",
-        ]
-    # `= ANY(ARRAY(…))`, not `IN (SELECT …)`: the queue ids are read once, and each
-    # branch's index is scanned once, not once per queue (measured at 1M: 屏幕 447 → 319
-    # ms, 打印机 95 → 59 ms).
-    sql = (
-        f"WITH scope AS (SELECT id FROM {_table(Queue)} WHERE provider_id = %(provider)s),"  # noqa: S608 - our constants
-        " hits AS (" + " UNION ALL ".join(branches) + ")"
-        " SELECT id, count(*) OVER () FROM ("
-        "   SELECT id, min(rank) AS rank, max(created_at) AS created_at FROM hits GROUP BY id"
-        " ) best ORDER BY rank, created_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s"
-    )
-    params = {
-        "provider": provider.pk,
-        "reference": reference_for(query) or "",
-        "query": query,
-        "like": _like(query),
-        "words": words,
-        **{f"run{i}": _like(run) for i, run in enumerate(runs)},
-        "limit": limit,
-        "offset": offset,
-    }
-    return sql, params
+            + self._range("e.ticket_id", low)
+            + f") SELECT t.id FROM hits JOIN {_table(Ticket)} t ON t.id = hits.ticket_id"  # noqa: S608 - our constants
+            f" WHERE {self.scope} AND NOT (t.id = ANY(%(seen)s))"
+            " GROUP BY t.id ORDER BY t.id DESC LIMIT %(need)s",
+            words=self._narrowed("event_search_words"),
+            low=low,
+            high=high,
+            seen=seen,
+            need=need,
+        )
+
+    def newest(self, window: Callable[..., list[int]], seen: set[int], need: int) -> list[int]:
+        """A place's newest `need` hits, not in `seen`, in at most three reads: the newest
+        `WINDOW` ticket ids; then as many ids further back as the hits found so far say
+        it takes to find the rest, with half again to spare; then all the rest.
+        A common word is found among the newest tickets, a rare one in the rest at
+        once, and neither reads every row that holds it."""
+        top = self.top
+        high, ids = top + 1, []
+        for attempt in range(3):
+            low = max(high - WINDOW, 0) if attempt == 0 else 0
+            if attempt == 1 and ids:
+                density = len(ids) / (top + 1 - high)
+                low = max(high - int(1.5 * (need - len(ids)) / density), 0)
+            ids += window(low, high, sorted(seen.union(ids)), need - len(ids))
+            high = low
+            if len(ids) >= need or high == 0:
+                break
+        return ids
 
 
 def _search_portable(provider: Provider, query: str, *, offset: int, limit: int) -> Found:
@@ -294,7 +448,12 @@ def _search_portable(provider: Provider, query: str, *, offset: int, limit: int)
                 output_field=IntegerField(),
             )
         )
-        .order_by("rank", "-created_at", "-id")
+        .order_by("rank", "-id")
     )
-    total = hits.count()
-    return Found(list(hits.values_list("pk", flat=True)[offset : offset + limit]), total)
+    total = hits[: CAP + 1].count()
+    end = min(offset + limit, CAP)
+    return Found(
+        list(hits.values_list("pk", flat=True)[offset:end]) if offset < end else [],
+        min(total, CAP),
+        more=total > CAP,
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -225,3 +227,110 @@ def test_the_portable_fallback_finds_the_same(world: World) -> None:  # noqa: AN
         hits = search._search_portable(world.provider_x, query, offset=0, limit=25)
         assert hits.ids == [ticket.pk], query
         assert theirs.pk not in hits.ids
+
+
+def _small_world(world: World, *, count: int, seed: int) -> list[Ticket]:
+    """`count` tickets of X, each holding 卡纸 in its description, its timeline, both or
+    neither, some for a shop named after it; a few of Y's with the word."""
+    rng = random.Random(seed)
+    noodle = MerchantFactory(name="卡纸面馆")
+    noodle_device = DeviceFactory(merchant=noodle, provider=world.provider_x)
+    tickets = []
+    for n in range(count):
+        device = noodle_device if rng.random() < 0.1 else world.device_a
+        place = rng.choice(["description", "timeline", "both", "neither"])
+        words = "打印机卡纸" if place in ("description", "both") else "屏幕不亮"
+        ticket = queued_ticket(device, description=f"{words} {n}")
+        if place in ("timeline", "both"):
+            events.record(ticket, K.REPLY, world.xavier, "还是卡纸")
+        if rng.random() < 0.2:
+            # An internal note of X and a public reply: neither adds a second hit.
+            events.record(ticket, K.NOTE, world.xavier, "卡纸两次", public=False)
+        tickets.append(ticket)
+    for _ in range(3):
+        theirs = queued_ticket(world.device_b, description="打印机卡纸")
+        events.record(theirs, K.REPLY, world.yuri, "卡纸")
+    return tickets
+
+
+def _expected(world: World, query: str) -> list[int]:
+    """Every hit in rank order, worked out the slow way from the rows themselves."""
+    mine = Ticket.objects.filter(queue__provider=world.provider_x).select_related("merchant")
+    texts = set(
+        TicketEvent.objects.filter(
+            search.readable_events(world.provider_x),
+            kind__in=search.TEXT_KINDS,
+            body__contains=query,
+        ).values_list("ticket_id", flat=True)
+    )
+    tiers: list[list[int]] = [[], [], []]
+    for ticket in mine.order_by("-id"):
+        if query in ticket.merchant.name:
+            tiers[0].append(ticket.pk)
+        elif query in ticket.description:
+            tiers[1].append(ticket.pk)
+        elif ticket.pk in texts:
+            tiers[2].append(ticket.pk)
+    return tiers[0] + tiers[1] + tiers[2]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("finder", ["postgresql", "portable"])
+def test_capped_pages_are_the_newest_hits_of_each_place_in_rank_order(
+    world: World, monkeypatch, seed: int, finder: str
+) -> None:  # noqa: ANN001
+    """With a cap of 12 and windows of 7 ids, every page and the count are what reading
+    all the hits would give, cut at the cap: the windows change the cost, not the result."""
+    monkeypatch.setattr(search, "CAP", 12)
+    monkeypatch.setattr(search, "WINDOW", 7)
+    _small_world(world, count=45, seed=seed)
+    expected = _expected(world, "卡纸")
+    assert len(expected) > 12  # the cap is reached
+    find = search._search_postgresql if finder == "postgresql" else search._search_portable
+    with CaptureQueriesContext(connection) as statements:
+        pages = [find(world.provider_x, "卡纸", offset=o, limit=5) for o in (0, 5, 10, 15)]
+    assert len(statements) <= 4 * search.STATEMENTS_MAX
+    assert [page.ids for page in pages] == [expected[0:5], expected[5:10], expected[10:12], []]
+    assert {(page.total, page.more) for page in pages} == {(12, True)}
+
+    monkeypatch.setattr(search, "CAP", 1_000)
+    whole = find(world.provider_x, "卡纸", offset=0, limit=100)
+    assert (whole.ids, whole.total, whole.more) == (expected, len(expected), False)
+
+
+def test_a_common_word_reads_only_its_newest_rows(world: World, monkeypatch) -> None:  # noqa: ANN001
+    """What W7 at 1,000,000 tickets needs, at a size a test can build: a word in all 120
+    tickets of the provider is counted to the cap from the newest rows, not from all."""
+    monkeypatch.setattr(search, "CAP", 20)
+    monkeypatch.setattr(search, "WINDOW", 30)
+    for _ in range(120):
+        queued_ticket(world.device_a, description="屏幕不亮")
+
+    def fetched() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT idx_tup_fetch + seq_tup_read FROM pg_stat_xact_user_tables"
+                " WHERE relname = 'tickets_ticket'"
+            )
+            return cursor.fetchone()[0]
+
+    before = fetched()
+    hits = search.search(world.provider_x, "屏幕", offset=0, limit=10)
+    read = fetched() - before
+
+    assert (len(hits.ids), hits.total, hits.more) == (10, 20, True)
+    assert read < 60, f"{read} ticket rows read for a page of 10 and a count to 21"
+
+
+def test_more_than_the_cap_says_so_and_pages_stop_there(world: World, as_user, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(search, "CAP", 30)
+    for _ in range(33):
+        queued_ticket(world.device_a, description="网络连接失败")
+    client = as_user(world.xavier)
+
+    first = client.get(URL, {"q": "网络"})
+    last = client.get(URL, {"q": "网络", "page": 9})
+
+    assert b"More than 30 tickets found" in first.content
+    assert (first.context["total"], first.context["page"].paginator.num_pages) == (30, 2)
+    assert len(found(last)) == 5  # the second page holds the 26th to the 30th

@@ -79,8 +79,8 @@ def work_search(request: HttpRequest) -> HttpResponse:
     query = search.normalise(str(values.get("q", "")))
     number = int(values.get("page", 1))
     found = search.search(provider, query, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    # The total came with the rows: a range stands in for them, so the paginator counts
-    # nothing itself. A page past the end shows the last one.
+    # The total came with the rows (at most search.CAP): a range stands in for them, so
+    # the paginator counts nothing itself. A page past the end shows the last one.
     page: Page = Paginator(range(found.total), PAGE_SIZE).get_page(number)
     if found.total and page.number != number:
         found = search.search(
@@ -93,6 +93,7 @@ def work_search(request: HttpRequest) -> HttpResponse:
             "form": form,
             "query": query,
             "total": found.total,
+            "more": found.more,
             "page": page,
             "rows": _rows(_ordered(found.ids), timezone.now()),
             # Bulk actions on the results, as on a queue page (two queries, when any).
