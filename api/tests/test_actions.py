@@ -48,7 +48,9 @@ def test_technician_actions_write_the_same_events_as_the_web(scenario: Scenario)
         web_since, api_since = _last_event(web_ticket), _last_event(api_ticket)
         response = web.post(reverse(f"tickets:work_{name}", args=[web_ticket.reference]), web_data)
         assert response.status_code == 302
-        response = api.post(f"/api/v1/tickets/{api_ticket.reference}/{name}/", api_data, format="json")
+        response = api.post(
+            f"/api/v1/tickets/{api_ticket.reference}/{name}/", api_data, format="json"
+        )
         assert response.status_code == 200, response.json()
         assert _events(api_ticket, api_since) == _events(web_ticket, web_since), name
         assert name != "note" or response.json()["timeline"][-1]["kind"] == "note"
@@ -63,7 +65,9 @@ def test_resolve_transfer_and_quote_go_through_the_workflow(scenario: Scenario) 
     api = key_client(world.xavier)
     ticket = routed_ticket(world.device_a, world.alice, Queue.Kind.PAID_REPAIR)
     path = f"/api/v1/tickets/{ticket.reference}/"
-    response = api.post(path + "quote/", {"amount": "150.00", "covers": "New printer"}, format="json")
+    response = api.post(
+        path + "quote/", {"amount": "150.00", "covers": "New printer"}, format="json"
+    )
     assert response.status_code == 200, response.json()
     assert Quote.objects.filter(ticket=ticket, amount=Decimal("150.00")).exists()
     # The merchant accepts through the API, as on its page.
@@ -71,7 +75,9 @@ def test_resolve_transfer_and_quote_go_through_the_workflow(scenario: Scenario) 
     response = alice.post(path + "quote/accept/")
     assert response.status_code == 200, response.json()
     assert ticket.events.filter(kind=TicketEvent.Kind.QUOTE_ACCEPTED, actor=world.alice).exists()
-    response = api.post(path + "resolve/", {"code": "repair_centre", "note": "Replaced"}, format="json")
+    response = api.post(
+        path + "resolve/", {"code": "repair_centre", "note": "Replaced"}, format="json"
+    )
     assert response.status_code == 200, response.json()
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.RESOLVED
@@ -99,7 +105,9 @@ def test_a_transfer_to_another_provider_leaves_the_callers_scope(scenario: Scena
     triage = Queue.objects.get(provider__isnull=True, kind=Queue.Kind.TRIAGE)
     api = key_client(world.xavier)
     path = f"/api/v1/tickets/{ticket.reference}/"
-    response = api.post(path + "transfer/", {"queue": triage.pk, "reason": "Not ours"}, format="json")
+    response = api.post(
+        path + "transfer/", {"queue": triage.pk, "reason": "Not ours"}, format="json"
+    )
     assert response.status_code == 204
     assert api.get(path).status_code == 404
     assert ticket.events.filter(kind=TicketEvent.Kind.TRANSFERRED).exists()

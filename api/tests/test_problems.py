@@ -18,7 +18,9 @@ def test_a_field_error_is_a_problem_with_errors(scenario: Scenario) -> None:
     assert PROBLEM_KEYS <= set(body)
     assert body["status"] == 400
     assert body["type"].endswith("/invalid")
-    assert body["errors"] == [{"field": "body", "detail": "This field is required.", "code": "required"}]
+    assert body["errors"] == [
+        {"field": "body", "detail": "This field is required.", "code": "required"}
+    ]
 
 
 def test_a_bad_filter_is_refused_not_passed_to_the_orm(scenario: Scenario) -> None:
