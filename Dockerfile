@@ -44,4 +44,4 @@ USER posdesk
 
 EXPOSE 8000
 
-CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+CMD ["gunicorn", "portal.wsgi", "-c", "docker/gunicorn.conf.py", "--bind", "0.0.0.0:8000"]

@@ -137,6 +137,25 @@ def test_web_migrates_before_gunicorn_serves_the_wsgi_app(compose: dict[str, Any
     assert module == "portal.wsgi"
 
 
+def test_web_runs_gunicorn_with_the_projects_log_config(compose: dict[str, Any]) -> None:
+    argv = as_argv(compose["services"]["web"]["command"])
+    config = argv[argv.index("-c") + 1]
+    assert (ROOT / config).is_file()
+    # The application logs each request with its id; no second, plain-text access log.
+    assert "--access-logfile" not in argv
+
+
+def test_metrics_add_up_in_a_fresh_folder_per_container(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    folder = services["web"]["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+    for name in ("web", "worker"):
+        assert services[name]["environment"]["PROMETHEUS_MULTIPROC_DIR"] == folder
+        # A tmpfs: emptied at each start, so no dead process's samples are added in, and
+        # never shared between containers, whose process ids may be the same.
+        assert folder in services[name]["tmpfs"], name
+        assert not any(v.split(":")[1] == folder for v in services[name].get("volumes", []))
+
+
 @pytest.mark.parametrize("service", ["worker", "beat"])
 def test_celery_services_load_the_project_app(compose: dict[str, Any], service: str) -> None:
     argv = as_argv(compose["services"][service]["command"])

@@ -132,3 +132,36 @@ def test_queue_lengths_and_the_outbox_are_read_at_scrape(world: World, token: st
     pending = OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING).count()
     assert value(samples, "posdesk_email_outbox", status="pending") == pending
     assert ("posdesk_email_outbox", (("status", "failed"),)) in samples
+
+
+def test_the_grafana_dashboard_queries_only_metrics_we_export() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from ops import metrics
+
+    dashboard = json.loads(
+        (Path(settings.BASE_DIR) / "docker/grafana/posdesk-dashboard.json").read_text()
+    )
+    exported = {
+        "posdesk_celery_queue_length",
+        "posdesk_email_outbox",
+        *(
+            name
+            for value in vars(metrics).values()
+            if hasattr(value, "_name")
+            for name in (value._name, f"{value._name}_total", f"{value._name}_bucket")
+            + (f"{value._name}_count",)
+        ),
+    }
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"posdesk_[a-z_]+", target["expr"])
+    }
+    assert queried
+    assert queried <= exported, queried - exported
