@@ -31,7 +31,6 @@ from devices.forms import DeviceForm
 from devices.models import Device
 from devices.views import _save, device_for_user
 from devices.views_work import terminal_for_user
-from devices.warranty import WARRANTY_FIELDS
 from outages.services import incidents_for
 from portal.access import merchant_for_user, provider_for_user
 from tickets.models import Category
@@ -39,15 +38,17 @@ from tickets.models import Category
 # What only the provider or an admin changes (devices.services): named, never ignored.
 PROVIDER_ONLY = frozenset(
     {
-        *WARRANTY_FIELDS,
+        "warranty_end",
         "warranty_void",
         "warranty_void_reason",
         "warranty_voided_on",
         "warranty_check",
+        "warranty_checked_by",
+        "warranty_checked_at",
         "warranty_source",
         "warranty_check_note",
     }
-) - {"purchase_date", "model", "provider"}
+)
 BULK_MAX = 100
 
 TerminalRequest = serializer_for(DeviceForm, "TerminalRequest", ("proof_of_purchase",))
