@@ -90,6 +90,11 @@ class LivedIn:
             return list(CannedReply.objects.order_by("pk").values_list("pk", flat=True))
         if kind == "saved_view":
             return list(SavedView.objects.order_by("pk").values_list("pk", flat=True))
+        if kind in ("webhook", "webhook_delivery"):
+            from webhooks.models import Delivery, Endpoint
+
+            model = Endpoint if kind == "webhook" else Delivery
+            return list(model.objects.order_by("pk").values_list("pk", flat=True))
         raise KeyError(kind)
 
 
@@ -631,9 +636,43 @@ def _assigned_automatically(lived: LivedIn, file) -> None:  # noqa: ANN001 - the
         name=lived.said("Late ones"),
         params={"overdue": "on"},
     )
+    _webhook(lived)
     ticket = _routed_by_the_task(file(lived.devices["verified"], "hardware", "power"))
     assert ticket.auto_assigned_at is not None
     lived.tickets["auto_assigned"] = ticket
+
+
+def _webhook(lived: LivedIn) -> None:
+    """X's manager keeps a webhook: one delivery delivered, one that failed and waits.
+    Its body and the endpoint's answer are data (JSON, the CRM's words)."""
+    from webhooks.models import Delivery, DeliveryAttempt, Endpoint
+
+    w = lived.world
+    endpoint = Endpoint.objects.create(
+        provider=w.provider_x,
+        url="https://crm.example.com/posdesk",
+        description=lived.said("Our CRM"),
+        events=["ticket.routed", "ticket.resolved"],
+        # Paused: the tickets routed after this write no deliveries of their own.
+        active=False,
+    )
+    for n, (status, code) in enumerate((("delivered", 200), ("pending", 500))):
+        delivery = Delivery.objects.create(
+            endpoint=endpoint,
+            event="ticket.routed",
+            source=f"lived:{n}",
+            body=lived.said(f'{{"id": "{n}", "event": "ticket.routed", "data": {{}}}}'),
+            status=status,
+            attempts=1,
+            last_status_code=code,
+        )
+        lived.said(str(delivery.uuid))
+        DeliveryAttempt.objects.create(
+            delivery=delivery,
+            status_code=code,
+            duration_ms=42,
+            response=lived.said("accepted" if code == 200 else "upstream down"),
+        )
 
 
 def _fail_routing(ticket: Ticket) -> Ticket:

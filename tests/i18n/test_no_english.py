@@ -42,6 +42,7 @@ TECHNICIAN_PAGES = (
     "terminals:",
     "outages:work_",
     "repairs:work_",
+    "webhooks:",
 )
 EVERYONES_PAGES = {"password_change", "password_change_done"}
 
