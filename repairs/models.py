@@ -131,6 +131,12 @@ class Repair(models.Model):
     def is_over(self) -> bool:
         return self.step in FINAL_STEPS[self.method]
 
+    @property
+    def reached_shop(self) -> bool:
+        """The shop has a working terminal again (a swap's old unit may still be on its
+        way back): the ticket may be resolved as repaired."""
+        return self.step in {self.Step.VISITED, self.Step.DELIVERED, self.Step.OLD_RETURNED}
+
 
 FINAL_STEPS = {
     Repair.Method.VISIT: frozenset({Repair.Step.VISITED}),

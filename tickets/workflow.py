@@ -569,12 +569,25 @@ def repair_refusal(ticket: Ticket) -> str | None:
     return None
 
 
+def _repair_under_way(ticket: Ticket) -> str | None:
+    """A repair whose logistics were chosen (the repairs app) is resolved as repaired only
+    once the shop has its terminal: the visit done, or the terminal or its replacement
+    received by the shop."""
+    repair = getattr(ticket, "repair", None)  # the repairs app's one-to-one, if any
+    if repair is not None and not repair.reached_shop:
+        return _(
+            "The repair has not reached the shop yet: record its steps (the visit, or the "
+            "terminal received by the shop) before resolving it as repaired."
+        )
+    return None
+
+
 def resolve(ticket: Ticket, user: User, code: str, note_text: str) -> Ticket:
     with transaction.atomic():
         t, action = _start(ticket, "resolve", user)
         if code not in TECHNICIAN_RESOLUTIONS:
             raise NotAllowed(_("Choose how the fault was resolved."))
-        if code in REPAIR_RESOLUTIONS and (refusal := repair_refusal(t)):
+        if code in REPAIR_RESOLUTIONS and (refusal := repair_refusal(t) or _repair_under_way(t)):
             raise NotAllowed(refusal)
         note_text = _free_text(note_text)
         now = timezone.now()

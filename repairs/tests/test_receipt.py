@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
+from repairs import services
 from repairs.tests.helpers import billable_ticket, warranty_ticket
 from repairs.tests.test_start import SEND_IN
 from tickets import workflow
@@ -18,6 +19,10 @@ def _resolved_billable(world, as_user) -> Ticket:  # noqa: ANN001
     )
     world.xavier.first_name, world.xavier.last_name = "Xavier", "Wang"
     world.xavier.save()
+    for step in ("received", "repaired"):
+        services.take_step(ticket, world.xavier, step)
+    services.take_step(ticket, world.xavier, "ship_back", courier="SF", tracking="SF123")
+    services.take_step(ticket, world.alice, "delivered")
     workflow.resolve(ticket, world.xavier, Ticket.Resolution.REPAIR_CENTRE, "Reader replaced")
     ticket.refresh_from_db()
     return ticket

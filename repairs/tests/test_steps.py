@@ -7,9 +7,11 @@ import pytest
 from django.urls import reverse
 from django.utils.timezone import localtime
 
+from repairs import services
 from repairs.models import Repair
 from repairs.tests.helpers import slot_post, warranty_ticket
 from repairs.tests.test_start import SEND_IN, SWAP
+from tickets import workflow
 from tickets.models import Ticket, TicketEvent
 
 K = TicketEvent.Kind
@@ -206,3 +208,33 @@ def test_a_step_mails_the_technician_when_the_shop_takes_it(world, tech, shop) -
     _shop(shop, ticket, "confirm")
     event = ticket.events.get(kind=K.REPAIR_CONFIRMED)
     assert [m.recipient for m in OutboundEmail.objects.filter(event=event)] == [world.xavier.email]
+
+
+def test_a_repair_is_resolved_as_repaired_only_once_it_has_reached_the_shop(world, as_user) -> None:  # noqa: ANN001
+    ticket = warranty_ticket(world)
+    as_user(world.xavier).post(
+        reverse("repairs:work_start_send_in", args=[ticket.reference]), SEND_IN
+    )
+    for step in ("received", "repaired"):
+        with pytest.raises(workflow.NotAllowed, match="not reached the shop"):
+            workflow.resolve(ticket, world.xavier, Ticket.Resolution.REPAIR_CENTRE, "")
+        services.take_step(ticket, world.xavier, step)
+    services.take_step(ticket, world.xavier, "ship_back", courier="SF", tracking="SF1")
+    with pytest.raises(workflow.NotAllowed, match="not reached the shop"):
+        workflow.resolve(ticket, world.xavier, Ticket.Resolution.REPAIR_CENTRE, "")
+    services.take_step(ticket, world.alice, "delivered")
+
+    workflow.resolve(ticket, world.xavier, Ticket.Resolution.REPAIR_CENTRE, "Reader replaced")
+
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.RESOLVED
+
+
+def test_a_repair_under_way_does_not_stop_a_resolution_that_is_not_a_repair(world, as_user) -> None:  # noqa: ANN001
+    ticket = warranty_ticket(world)
+    as_user(world.xavier).post(
+        reverse("repairs:work_start_send_in", args=[ticket.reference]), SEND_IN
+    )
+    workflow.resolve(ticket, world.xavier, Ticket.Resolution.NO_FAULT, "Works on arrival")
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.RESOLVED
