@@ -42,8 +42,12 @@ def test_filing_asks_for_the_device_once_and_checks_the_token_in_the_insert(worl
     # The one SELECT is for an open ticket of the same fault (which may be the same
     # report sent again); a token used on a closed ticket is still answered by the
     # unique constraint in the INSERT.
+    # The reference is written by the database in the INSERT (migration 0020), and read
+    # back with it: no UPDATE after it.
     tickets = _touching(sql, "tickets_ticket")
-    assert [q.split()[0] for q in tickets] == ["SELECT", "INSERT", "UPDATE"]
+    assert [q.split()[0] for q in tickets] == ["SELECT", "INSERT"]
+    ticket = Ticket.objects.get()
+    assert ticket.reference == f"PD-{ticket.pk:06d}"
     # Nothing ticked: the checks are not read.
     assert not _touching(sql, "tickets_selfhelpcheck")
 

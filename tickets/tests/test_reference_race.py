@@ -75,3 +75,53 @@ def test_parallel_filings_get_distinct_references(world) -> None:
     assert len(set(references)) == THREADS
     assert Ticket.objects.filter(reference__in=references).count() == THREADS
     assert not Ticket.objects.filter(reference__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_the_database_writes_the_reference_of_a_seven_digit_id(world) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the trigger of migration 0020 is PostgreSQL's")
+    ticket, _created = services.file_ticket(
+        merchant=world.merchant_a,
+        device=world.device_a,
+        reporter=world.alice,
+        category=Category.HARDWARE,
+        symptom="screen",
+        can_take_payments="no",
+        description="Dark",
+        callback_phone="123456",
+    )
+    with connection.cursor() as cursor:
+        # Sequences are not rolled back: another run may have gone past it already.
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('tickets_ticket', 'id'),"
+            " greatest(1234566, (SELECT max(id) FROM tickets_ticket)))"
+        )
+    twin = Ticket.objects.create(
+        merchant=world.merchant_a,
+        device=world.device_a,
+        reporter=world.alice,
+        category=Category.NETWORK,
+        symptom="wifi",
+        can_take_payments="yes",
+        description="Slow",
+        priority=3,
+        callback_phone="123456",
+    )
+    assert twin.pk >= 1234567
+    assert twin.reference == f"PD-{twin.pk}" == Ticket.objects.get(pk=twin.pk).reference
+    # A reference given explicitly (the bench seeder) is kept.
+    given = Ticket.objects.create(
+        merchant=world.merchant_a,
+        device=world.device_a,
+        reporter=world.alice,
+        category=Category.SOFTWARE,
+        symptom="frozen",
+        can_take_payments="yes",
+        description="Frozen",
+        priority=3,
+        callback_phone="123456",
+        reference="PD-IMPORTED",
+    )
+    assert Ticket.objects.get(pk=given.pk).reference == "PD-IMPORTED"
+    assert ticket.reference == format_reference(ticket.pk)
