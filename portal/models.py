@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -48,6 +49,39 @@ class User(AbstractUser):
     # e-mails for this person are written in it (portal.language).
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, blank=True
+    )
+
+    # Which e-mails this person wants (tickets.notifications, issue 18). Defaults a busy
+    # desk would choose: a technician hears at once only of shops that cannot take
+    # payments; a shop only of what needs it (a question, a quote) or ends it.
+    class Arrivals(models.TextChoices):
+        EVERY = "every", _("Every ticket that arrives in my queues")
+        P1 = "p1", _("Only P1 tickets (the shop cannot take payments)")
+        MINE = "mine", _("Only tickets assigned to me")
+        DIGEST = "digest", _("A digest every few minutes")
+
+    class ShopUpdates(models.TextChoices):
+        EVERY = "every", _("Every update")
+        KEY = "key", _("Only questions, quotes and the resolution")
+
+    notify_arrivals = models.CharField(
+        _("e-mail me about tickets arriving"),
+        max_length=10,
+        choices=Arrivals.choices,
+        default=Arrivals.P1,
+    )
+    digest_minutes = models.PositiveSmallIntegerField(
+        _("digest every (minutes)"),
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(1440)],
+    )
+    # The end of the last digest's window: the next one tells what arrived after it.
+    digest_sent_until = models.DateTimeField(null=True, blank=True, editable=False)
+    notify_shop_updates = models.CharField(
+        _("e-mail me about my tickets"),
+        max_length=10,
+        choices=ShopUpdates.choices,
+        default=ShopUpdates.KEY,
     )
 
     class Meta(AbstractUser.Meta):
