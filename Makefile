@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/posdesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench clean backup restore
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -49,6 +49,18 @@ BENCH_ARGS ?=
 bench: install
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) \
 		$(PY) bench/run.py --tickets $(TICKETS) --duration $(DURATION) $(BENCH_ARGS)
+
+# Backups (README "Backups"): the database (pg_dump custom format, or the SQLite file) and
+# every upload (MEDIA_ROOT or the bucket) into a new folder of BACKUP_DIR; KEEP=n then
+# removes all but the newest n. `make restore BACKUP=<that folder>` puts one back: stop
+# web, worker and beat first.
+KEEP ?= 0
+backup: install
+	$(PY) manage.py backup --keep $(KEEP)
+
+restore: install
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=backups/posdesk-YYYYMMDD-HHMMSS"; exit 2; }
+	$(PY) manage.py restore "$(BACKUP)"
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles test-output .test-media tests/browser/node_modules
