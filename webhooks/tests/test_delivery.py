@@ -199,3 +199,34 @@ def test_a_manager_redelivers(world, receiver, django_capture_on_commit_callback
     assert len(receiver.requests) == 2
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == ("delivered", 2)
+
+
+def test_routing_a_ticket_is_sent_to_the_provider_it_lands_with(
+    world, receiver, django_capture_on_commit_callbacks
+) -> None:
+    from tests.factories import TicketFactory
+    from tickets.routing import route
+
+    _endpoint(world.provider_x, receiver.url, [Event.TICKET_ROUTED])
+    ticket = TicketFactory(device=world.device_a, reporter=world.alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        route(ticket.pk)
+    (request,) = receiver.requests
+    payload = json.loads(request.body)
+    assert payload["event"] == "ticket.routed"
+    assert payload["data"]["ticket"]["queue"]["name"].startswith("Provider X")
+    assert payload["data"]["ticket_event"]["kind"] == "routed"
+
+
+def test_a_quote_decision_is_sent(world, receiver, django_capture_on_commit_callbacks) -> None:
+    from decimal import Decimal
+
+    _endpoint(world.provider_x, receiver.url, [Event.QUOTE_DECIDED])
+    ticket = queued_ticket(world.device_a, kind="paid_repair", billable=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.send_quote(ticket, world.xavier, Decimal("350"), "New display")
+        workflow.decline_quote(ticket, world.alice)
+    (request,) = receiver.requests
+    payload = json.loads(request.body)
+    assert payload["data"]["ticket_event"]["kind"] == "quote_declined"
+    assert payload["data"]["ticket_event"]["data"]["amount"] == "350.00"
