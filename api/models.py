@@ -102,11 +102,12 @@ class ApiKey(models.Model):
         if not sep or not prefix or not secret:
             return None
         # The owner and their membership in the same query: scope needs them at once.
-        key = (
+        found = list(
             cls.objects.select_related("user__membership__merchant", "user__membership__provider")
             .filter(prefix=prefix)
-            .first()
+            .order_by()[:1]
         )
+        key = found[0] if found else None
         if key is None or not key.matches(secret) or not key.is_active:
             return None
         return key

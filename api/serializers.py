@@ -100,6 +100,34 @@ class TicketListSerializer(serializers.ModelSerializer):
         return _person(ticket.assigned_to) if ticket.assigned_to_id else ""
 
 
+def list_rows(tickets: list[Ticket]) -> list[dict[str, Any]]:
+    """TicketListSerializer's output for a page of rows, built directly: the serializer's
+    field machinery was a fifth of W8's time for 25 rows (a test keeps them equal)."""
+    to_iso = serializers.DateTimeField().to_representation
+    rows = []
+    for t in tickets:
+        assignee = t.assigned_to if t.assigned_to_id else None
+        rows.append(
+            {
+                "reference": t.reference,
+                "status": t.status,
+                "category": t.category,
+                "symptom": t.symptom,
+                "priority": t.priority,
+                "warranty_status": t.warranty_status,
+                "billable": t.billable,
+                "merchant": t.merchant.name,
+                "device": t.device_id,
+                "serial_number": t.device.serial_number,
+                "queue": t.queue_id,
+                "assigned_to": _person(assignee),
+                "created_at": to_iso(t.created_at),
+                "updated_at": to_iso(t.updated_at),
+            }
+        )
+    return rows
+
+
 # The columns a list row reads (with TicketListSerializer's joins): a ticket has dozens.
 LIST_COLUMNS = (
     "reference",

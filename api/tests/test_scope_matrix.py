@@ -166,3 +166,16 @@ def test_lists_hold_only_the_callers_objects(scenario: Scenario) -> None:
     assert scenario.queue_y.pk not in {q["id"] for q in queues}
     incidents = key_client(world.yuri).get("/api/v1/incidents/").json()["results"]
     assert [i["id"] for i in incidents] == [scenario.incident_y.pk]
+
+
+def test_list_rows_are_what_the_schema_says(scenario: Scenario) -> None:
+    """The list's rows are built without the serializer (bench W8): the same output."""
+    from api.serializers import LIST_COLUMNS, TicketListSerializer, list_rows
+    from tickets.models import Ticket
+
+    key_client(scenario.world.xavier).post(f"/api/v1/tickets/{scenario.ticket_a.reference}/claim/")
+    tickets = list(
+        Ticket.objects.select_related("merchant", "device", "assigned_to").only(*LIST_COLUMNS)
+    )
+    assert any(t.assigned_to_id for t in tickets)
+    assert list_rows(tickets) == TicketListSerializer(tickets, many=True).data

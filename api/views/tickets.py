@@ -32,6 +32,7 @@ from api.serializers import (
     FiledSerializer,
     TicketDetailSerializer,
     TicketListSerializer,
+    list_rows,
 )
 from api.views.common import NewestFirst, form_data
 from portal.access import merchant_for_user, provider_for_user
@@ -124,7 +125,7 @@ class TicketListView(GenericAPIView):
         tickets = _filtered(tickets_in_scope(request.user), filters.cleaned_data, request.user)
         tickets = tickets.select_related("merchant", "device", "assigned_to").only(*LIST_COLUMNS)
         page = self.paginate_queryset(tickets)
-        return self.get_paginated_response(TicketListSerializer(page, many=True).data)
+        return self.get_paginated_response(list_rows(page))
 
     @extend_schema(
         request=FilingRequest,
