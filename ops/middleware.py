@@ -8,8 +8,8 @@ it (ops.signals), so a ticket's filing, routing and e-mails share one id.
 
 One log line per request at its end (`posdesk.request`), with the method, path (never
 the query string: searches hold what people typed), status and time taken; the probes
-(/healthz, /readyz, /metrics) at DEBUG only. The same time goes into the request latency
-histogram, by view (the URL's name: a bounded set, unlike paths).
+(/healthz, /readyz, /metrics) and static files at DEBUG only. The same time goes into
+the request latency histogram, by view (the URL's name: a bounded set, unlike paths).
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 class RequestIdMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        # Files WhiteNoise serves: one "static" series, and DEBUG lines (a page brings
+        # several; they would bury the page's own line).
+        self.static_prefix = "/" + settings.STATIC_URL.strip("/") + "/"
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
@@ -51,13 +54,14 @@ class RequestIdMiddleware:
             response["X-Request-ID"] = request_id
             seconds = time.perf_counter() - started
             duration_ms = round(seconds * 1000, 1)
+            static = request.path.startswith(self.static_prefix)
             if request.path not in PROBES:
                 metrics.REQUEST_LATENCY.labels(
-                    view=context.view_of(request) or "unresolved",
+                    view="static" if static else context.view_of(request) or "unresolved",
                     method=request.method if request.method in METHODS else "other",
                     status=metrics.status_class(response.status_code),
                 ).observe(seconds)
-            level = logging.DEBUG if request.path in PROBES else logging.INFO
+            level = logging.DEBUG if static or request.path in PROBES else logging.INFO
             logger.log(
                 level,
                 "%s %s %s %.1f ms",

@@ -11,13 +11,13 @@ import hmac
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from ops.health import readiness
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """The process answers: nothing else is touched, so a database outage does not get
     every web process restarted (that is what /readyz is for)."""
@@ -25,7 +25,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 @never_cache
-@require_GET
+@require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
     """Database, broker and storage each answered in READINESS_TIMEOUT_SECONDS: 200, else 503."""
     ready, answer = readiness()
@@ -33,7 +33,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 
 @never_cache
-@require_GET
+@require_safe
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text format, for `Authorization: Bearer <METRICS_TOKEN>` only.
 

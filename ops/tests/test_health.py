@@ -34,7 +34,8 @@ def test_readyz_answers_ok_for_everyone_with_each_check(client: Client) -> None:
     assert answer["checks"]["broker"]["detail"] == "eager"
 
 
-def test_readyz_refuses_a_post(client: Client) -> None:
+def test_readyz_refuses_a_post_and_answers_a_head(client: Client) -> None:
+    assert client.head("/readyz").status_code == 200
     assert client.post("/readyz").status_code == 405
 
 

@@ -155,3 +155,18 @@ def test_the_log_format_is_json_or_text() -> None:
     )
     with pytest.raises(ImproperlyConfigured):
         logging_config(log_format="xml", level="INFO")
+
+
+def test_probes_and_static_files_log_at_debug_only(
+    client: Client, json_lines: Callable[[], list[dict]]
+) -> None:
+    logging.getLogger("posdesk.request").setLevel(logging.INFO)
+    try:
+        client.get("/healthz")
+        client.get("/readyz")
+        client.get("/static/css/posdesk.css")
+        client.get("/accounts/login/")
+    finally:
+        logging.getLogger("posdesk.request").setLevel(logging.NOTSET)
+    paths = [line["path"] for line in json_lines() if line["logger"] == "posdesk.request"]
+    assert paths == ["/accounts/login/"]

@@ -49,6 +49,9 @@ PUBLIC = {
     "password_reset_complete",
     # The language switch works before log-in too (portal.language).
     "set_language",
+    # Probes of a load balancer or compose: no log-in, nothing secret (ops.health).
+    "ops:healthz",
+    "ops:readyz",
 }
 
 # Reached with a signed one-time token, not an object's id: no scope to check here
