@@ -125,16 +125,19 @@ def enqueue_delivery(ids: list[int]) -> None:
     broker.publish(deliver_webhooks, ids)
 
 
-def ticket_payload(event: TicketEvent) -> dict:
-    """What a provider's system needs of a ticket event: facts, not sentences (its own
-    system words them), and only what the provider's technicians may read."""
+def _tickets(ids: Iterable[int]) -> dict:
     from tickets.models import Ticket
 
-    ticket = (
-        Ticket.objects.select_related("merchant", "queue", "device__model__brand")
-        .filter(pk=event.ticket_id)
-        .first()
+    return Ticket.objects.select_related("merchant", "queue", "device__model__brand").in_bulk(
+        list(ids)
     )
+
+
+def ticket_payload(event: TicketEvent, ticket=None) -> dict:  # noqa: ANN001 - a Ticket
+    """What a provider's system needs of a ticket event: facts, not sentences (its own
+    system words them), and only what the provider's technicians may read."""
+    if ticket is None:
+        ticket = _tickets([event.ticket_id]).get(event.ticket_id)
     data: dict = {
         "ticket_event": {
             "id": event.pk,
@@ -175,8 +178,8 @@ def ticket_events_recorded(events: Iterable[TicketEvent]) -> list[int]:
     transaction. An event goes to the provider whose queue held the ticket when it
     was written (`TicketEvent.provider`, stamped by the event writer)."""
     kinds = _ticket_kinds()
-    rows: list[Delivery] = []
     endpoints_of: dict[tuple[int, str], list[Endpoint]] = {}
+    wanted = []
     for event in events:
         name = kinds.get(event.kind)
         if name is None or event.provider_id is None:
@@ -184,10 +187,16 @@ def ticket_events_recorded(events: Iterable[TicketEvent]) -> list[int]:
         key = (event.provider_id, name)
         if key not in endpoints_of:
             endpoints_of[key] = _endpoints_wanting(event.provider_id, name)
-        if not endpoints_of[key]:
-            continue
-        payload = ticket_payload(event)
-        for endpoint in endpoints_of[key]:
+        if endpoints_of[key]:
+            wanted.append((event, name, endpoints_of[key]))
+    if not wanted:
+        return []
+    # One query for the tickets however many events (an incident resolves thousands).
+    tickets = _tickets({event.ticket_id for event, _name, _endpoints in wanted})
+    rows: list[Delivery] = []
+    for event, name, endpoints in wanted:
+        payload = ticket_payload(event, tickets.get(event.ticket_id))
+        for endpoint in endpoints:
             delivery_id = uuid.uuid4()
             rows.append(
                 Delivery(

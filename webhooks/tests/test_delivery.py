@@ -230,3 +230,19 @@ def test_a_quote_decision_is_sent(world, receiver, django_capture_on_commit_call
     payload = json.loads(request.body)
     assert payload["data"]["ticket_event"]["kind"] == "quote_declined"
     assert payload["data"]["ticket_event"]["data"]["amount"] == "350.00"
+
+
+def test_many_events_at_once_cost_a_fixed_number_of_queries(
+    world, receiver, django_assert_max_num_queries
+) -> None:
+    """An incident resolves its tickets with one event writer call (record_many)."""
+    from tickets.events import record_many
+    from tickets.models import TicketEvent
+
+    _endpoint(world.provider_x, receiver.url, [Event.TICKET_RESOLVED])
+    tickets = [queued_ticket(world.device_a) for _ in range(12)]
+    pairs = [(ticket.pk, world.provider_x.pk) for ticket in tickets]
+    with django_assert_max_num_queries(6):
+        record_many(pairs, TicketEvent.Kind.RESOLVED, world.xavier, data={"incident": 1})
+    assert Delivery.objects.count() == 12
+    assert set(Delivery.objects.values_list("event", flat=True)) == {"ticket.resolved"}
