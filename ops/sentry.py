@@ -149,8 +149,8 @@ def init_sentry(*, dsn: str, environment: str = "", release: str = "") -> bool:
         environment=environment or None,
         release=release or None,
         integrations=[DjangoIntegration(), CeleryIntegration()],
-        # No user's e-mail, name or address, no cookies, no request bodies.
-        send_default_pii=False,
+        # No user's e-mail, name or address (sentry-sdk's default, send_default_pii off,
+        # which it now deprecates naming), no request bodies.
         max_request_body_size="never",
         include_local_variables=False,
         before_send=scrub,
