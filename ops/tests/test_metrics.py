@@ -125,6 +125,38 @@ def test_the_sweeper_and_sla_breaches_move_their_counters(
     )
 
 
+def test_a_failing_routing_counts_the_failure_and_the_ticket_given_up(
+    world: World, token: str, settings, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    from tickets import routing
+    from tickets.tasks import route_ticket
+
+    settings.ROUTING_MAX_ATTEMPTS = 1
+    ticket = TicketFactory(device=world.device_a)
+
+    def broken(ticket: Ticket) -> None:
+        raise ValueError("a rule that cannot be evaluated")
+
+    monkeypatch.setattr(routing, "decide", broken)
+    before = scrape(Client())
+    with django_capture_on_commit_callbacks(execute=True):
+        result = route_ticket.apply(args=[ticket.pk])
+    assert result.failed()
+    ticket.refresh_from_db()
+    assert ticket.routing_failed
+    after = scrape(Client())
+    failure = {"outcome": "failure"}
+    assert value(after, "posdesk_routing_task_failures_total", **failure) == (
+        value(before, "posdesk_routing_task_failures_total", **failure) + 1
+    )
+    assert value(after, "posdesk_tickets_routing_failed_total") == (
+        value(before, "posdesk_tickets_routing_failed_total") + 1
+    )
+    assert value(after, "posdesk_tickets_routed_total") == value(
+        before, "posdesk_tickets_routed_total"
+    )
+
+
 def test_queue_lengths_and_the_outbox_are_read_at_scrape(world: World, token: str) -> None:
     from mail.models import OutboundEmail
 
