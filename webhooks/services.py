@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -47,7 +48,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Status = Delivery.Status
-BATCH_SIZE = 20
+# Rows one claim takes: each may take WEBHOOKS_TIMEOUT_SECONDS to connect and as long to
+# answer, and the sweep's budget is half the task's soft time limit.
+BATCH_SIZE = 5
 USER_AGENT = "PosDesk-Webhooks/1"
 
 
@@ -332,8 +335,22 @@ def deliver(
     now = now or timezone.now()
     rows = claim(now, ids=ids, limit=len(ids) if ids is not None else limit)
     totals = {"claimed": len(rows), Status.DELIVERED: 0, Status.PENDING: 0, Status.FAILED: 0}
-    for row in rows:
-        totals[send_one(row, now=now)] += 1
+    for index, row in enumerate(rows):
+        try:
+            totals[send_one(row, now=now)] += 1
+        except SoftTimeLimitExceeded:
+            # Cut short by Celery (slow endpoints): the one in flight comes back with its
+            # lease; the others were never tried and are due again at once, uncounted.
+            for untried in rows[index + 1 :]:
+                Delivery.objects.filter(
+                    pk=untried.pk, claim=untried.claim, status=Status.SENDING
+                ).update(
+                    status=Status.PENDING,
+                    claim=None,
+                    attempts=F("attempts") - 1,
+                    next_attempt_at=now,
+                )
+            raise
     return totals
 
 

@@ -246,3 +246,23 @@ def test_many_events_at_once_cost_a_fixed_number_of_queries(
         record_many(pairs, TicketEvent.Kind.RESOLVED, world.xavier, data={"incident": 1})
     assert Delivery.objects.count() == 12
     assert set(Delivery.objects.values_list("event", flat=True)) == {"ticket.resolved"}
+
+
+def test_a_task_cut_short_gives_back_what_it_did_not_try(world, monkeypatch) -> None:  # noqa: ANN001
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    endpoint = _endpoint(world.provider_x, "http://127.0.0.1:9/hook", [Event.MERCHANT_REPLIED])
+    for n in range(3):
+        Delivery.objects.create(
+            endpoint=endpoint, event=Event.MERCHANT_REPLIED, source=f"s:{n}", body="{}"
+        )
+
+    def slow(url, body, headers, *, timeout):  # noqa: ANN001, ANN202
+        raise SoftTimeLimitExceeded
+
+    monkeypatch.setattr(services.http, "post", slow)
+    with pytest.raises(SoftTimeLimitExceeded):
+        services.deliver()
+    rows = list(Delivery.objects.order_by("pk").values_list("status", "attempts"))
+    # The first was in flight: its lease brings it back. The other two are due now.
+    assert rows == [("sending", 1), ("pending", 0), ("pending", 0)]
