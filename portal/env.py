@@ -125,7 +125,7 @@ def media_storage_from_env() -> dict[str, object]:
     `s3` (MEDIA_S3_BUCKET at MEDIA_S3_ENDPOINT_URL, empty for AWS itself, in
     MEDIA_S3_REGION, with MEDIA_S3_ACCESS_KEY_ID and MEDIA_S3_SECRET_ACCESS_KEY, or
     neither for boto3's own chain: an instance role, ~/.aws)."""
-    kind = env_str("MEDIA_STORAGE", "filesystem").strip().lower()
+    kind = env_str("MEDIA_STORAGE", "").strip().lower() or "filesystem"
     if kind == "filesystem":
         return {"BACKEND": "portal.storage.UploadStorage"}
     if kind != "s3":

@@ -221,10 +221,13 @@ def test_dockerignore_keeps_the_code_and_drops_local_state() -> None:
 def test_env_example_names_only_variables_something_reads(compose: dict[str, Any]) -> None:
     read_by_settings = set()
     for path in [*(ROOT / "portal").glob("settings*.py"), ROOT / "portal" / "env.py"]:
-        read_by_settings |= set(re.findall(r"env_\w+\(\s*\"([A-Z_]+)\"", path.read_text()))
-        read_by_settings |= set(re.findall(r"os\.environ\.get\(\s*\"([A-Z_]+)\"", path.read_text()))
+        # Names may hold digits (MEDIA_S3_BUCKET).
+        read_by_settings |= set(re.findall(r"env_\w+\(\s*\"([A-Z0-9_]+)\"", path.read_text()))
+        read_by_settings |= set(
+            re.findall(r"os\.environ\.get\(\s*\"([A-Z0-9_]+)\"", path.read_text())
+        )
     compose_text = (ROOT / "docker-compose.yml").read_text()
-    read_by_compose = set(re.findall(r"\$\{([A-Z_]+)", compose_text))
+    read_by_compose = set(re.findall(r"\$\{([A-Z0-9_]+)", compose_text))
     read_by_gunicorn = {"WEB_CONCURRENCY"}
     unknown = env_file_names() - read_by_settings - read_by_compose - read_by_gunicorn
     assert not unknown, f".env.example names variables nothing reads: {sorted(unknown)}"
@@ -318,3 +321,64 @@ def test_the_web_health_check_fails_when_nothing_listens(monkeypatch) -> None:
         free_port = probe.getsockname()[1]
     monkeypatch.setenv("PORT", str(free_port))
     assert load_healthcheck().main() == 1
+
+
+# The optional S3 service (issue 17) ---------------------------------------------------------
+
+S3_SERVICES = ("minio", "minio-bucket")
+
+
+def test_the_s3_service_starts_only_with_its_profile(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in S3_SERVICES:
+        assert services[name]["profiles"] == ["s3"], name
+    # A plain `docker compose up` starts the five services, none of them behind a profile,
+    # and none of them waits for MinIO: the filesystem stays the default.
+    for name in SERVICES:
+        assert "profiles" not in services[name], name
+        assert not set(services[name].get("depends_on", {})) & set(S3_SERVICES), name
+
+
+def test_minio_keeps_its_objects_in_a_volume_and_is_not_published(compose: dict[str, Any]) -> None:
+    minio = compose["services"]["minio"]
+    assert "minio:/data" in minio["volumes"]
+    assert "minio" in compose["volumes"]
+    assert as_argv(minio["command"])[:2] == ["server", "/data"]
+    assert "mc" in str(minio["healthcheck"]["test"])
+    # Downloads are streamed by the portal after its scope check: no browser reaches it.
+    assert "ports" not in minio
+    # Image tags are pinned releases, never `latest`.
+    for name in S3_SERVICES:
+        image = compose["services"][name]["image"]
+        assert re.fullmatch(r"minio/(minio|mc):RELEASE\.[\dT:-]+Z", image), image
+
+
+def test_the_bucket_is_made_private_once_minio_is_healthy(compose: dict[str, Any]) -> None:
+    maker = compose["services"]["minio-bucket"]
+    assert maker["depends_on"]["minio"]["condition"] == "service_healthy"
+    script = " ".join(as_argv(maker["entrypoint"]) + list(maker["command"]))
+    assert "mc mb --ignore-existing" in script
+    assert "mc anonymous set none" in script
+    # The bucket and keys are the ones the portal reads (MEDIA_S3_*), from .env.
+    environment = maker["environment"]
+    assert "MEDIA_S3_BUCKET" in environment["BUCKET"]
+    assert (
+        "MEDIA_S3_ACCESS_KEY_ID" in compose["services"]["minio"]["environment"]["MINIO_ROOT_USER"]
+    )
+
+
+def test_env_example_keeps_the_filesystem_and_names_every_s3_setting() -> None:
+    values = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value.strip()
+    assert values["MEDIA_STORAGE"] == "filesystem"
+    for name in (
+        "MEDIA_S3_BUCKET",
+        "MEDIA_S3_ENDPOINT_URL",
+        "MEDIA_S3_REGION",
+        "MEDIA_S3_ACCESS_KEY_ID",
+        "MEDIA_S3_SECRET_ACCESS_KEY",
+    ):
+        assert name in values, name
