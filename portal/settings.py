@@ -426,21 +426,6 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Webhooks and e-mail in (issue 16) ---
-
-# --- Operations: health, metrics, logs, error tracking (issue 17) ---
-# /readyz gives the database, the broker and the media storage this many seconds each
-# (they run side by side) before it answers 503 (ops.health).
-READINESS_TIMEOUT_SECONDS = env_positive_int("READINESS_TIMEOUT_SECONDS", 2)
-
-# --- Operations: media storage, backups (issue 17) ---
-from portal.env import media_storage_from_env  # noqa: E402 (this section's own helper)
-
-# Uploads: MEDIA_ROOT on this machine (the default), or a private S3-compatible bucket
-# with MEDIA_STORAGE=s3 and MEDIA_S3_* (portal.env.media_storage_from_env), which every
-# web and worker process of a deployment on several machines must share.
-STORAGES = {**STORAGES, "default": media_storage_from_env()}
-# `manage.py backup` (make backup) writes a folder per run here (ops.backup).
-BACKUP_DIR = Path(env_str("BACKUP_DIR", str(BASE_DIR / "backups")))
 # Webhook deliveries have their own Celery queue: a slow or dead endpoint of one
 # provider never delays routing or e-mail. A worker started without -Q serves it too.
 CELERY_TASK_QUEUES = (*CELERY_TASK_QUEUES, Queue("webhooks"))
@@ -476,3 +461,18 @@ MAIL_REPLY_DOMAIN = env_str("MAIL_REPLY_DOMAIN", "")
 MAIL_INBOUND_TOKEN = env_str("MAIL_INBOUND_TOKEN", "")
 # The largest inbound message taken, in bytes (attachments included).
 MAIL_INBOUND_MAX_BYTES = env_positive_int("MAIL_INBOUND_MAX_BYTES", 25 * 1024 * 1024)
+
+# --- Operations: health, metrics, logs, error tracking (issue 17) ---
+# /readyz gives the database, the broker and the media storage this many seconds each
+# (they run side by side) before it answers 503 (ops.health).
+READINESS_TIMEOUT_SECONDS = env_positive_int("READINESS_TIMEOUT_SECONDS", 2)
+
+# --- Operations: media storage, backups (issue 17) ---
+from portal.env import media_storage_from_env  # noqa: E402 (this section's own helper)
+
+# Uploads: MEDIA_ROOT on this machine (the default), or a private S3-compatible bucket
+# with MEDIA_STORAGE=s3 and MEDIA_S3_* (portal.env.media_storage_from_env), which every
+# web and worker process of a deployment on several machines must share.
+STORAGES = {**STORAGES, "default": media_storage_from_env()}
+# `manage.py backup` (make backup) writes a folder per run here (ops.backup).
+BACKUP_DIR = Path(env_str("BACKUP_DIR", "") or BASE_DIR / "backups")
