@@ -421,7 +421,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    # For callers of the API only (a key or a session): a read key may read it.
+    # Several models have a `status` and a `category`: each set of choices its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.Ticket.Status",
+        "CategoryEnum": "tickets.models.Category",
+    },
+    # For the API's callers only (a key or a session): a read key may read it.
     "SERVE_PERMISSIONS": ["api.permissions.KeyScope"],
 }
 

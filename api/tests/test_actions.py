@@ -185,3 +185,99 @@ def test_the_filing_limit_applies_to_the_api(scenario: Scenario, settings) -> No
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert response.json()["title"] == "Too many requests"
+
+
+def _facts(ticket: Ticket, since: int) -> list[tuple]:
+    """Events as facts, without the ids that differ between twin tickets (a quote's)."""
+    return [
+        (kind, public, body, [(k, v) for k, v in data if k != "quote"], actor, provider)
+        for kind, public, body, data, actor, provider in _events(ticket, since)
+    ]
+
+
+# (side, web URL name, web form, API path, API body): a billable ticket's whole life.
+LIFE = [
+    (
+        "tech",
+        "tickets:work_quote",
+        {"quote-amount": "80.00", "quote-covers": "Printer"},
+        "quote",
+        {"amount": "80.00", "covers": "Printer"},
+    ),
+    (
+        "shop",
+        "tickets:reply",
+        {"body": "Is it the whole printer?"},
+        "reply",
+        {"body": "Is it the whole printer?"},
+    ),
+    ("shop", "tickets:quote_accept", {}, "quote/accept", {}),
+    (
+        "tech",
+        "tickets:work_resolve",
+        {"resolve-code": "repair_centre", "resolve-note": "New"},
+        "resolve",
+        {"code": "repair_centre", "note": "New"},
+    ),
+    ("shop", "tickets:reopen", {"reason": "Jams again"}, "reopen", {"reason": "Jams again"}),
+    (
+        "tech",
+        "tickets:work_resolve",
+        {"resolve-code": "remote_fix", "resolve-note": "Reset"},
+        "resolve",
+        {"code": "remote_fix", "note": "Reset"},
+    ),
+    ("shop", "tickets:confirm", {}, "confirm", {}),
+    (
+        "shop",
+        "tickets:rate",
+        {"rating": "4", "comment": "Good"},
+        "rate",
+        {"rating": 4, "comment": "Good"},
+    ),
+]
+
+
+def test_a_tickets_whole_life_writes_the_same_events_on_both_paths(scenario: Scenario) -> None:
+    world = scenario.world
+    web_ticket = routed_ticket(world.device_a, world.alice, Queue.Kind.PAID_REPAIR)
+    api_ticket = routed_ticket(world.device_a, world.alice, Queue.Kind.PAID_REPAIR)
+    web = {"tech": Client(), "shop": Client()}
+    web["tech"].force_login(world.xavier)
+    web["shop"].force_login(world.alice)
+    api = {"tech": key_client(world.xavier), "shop": key_client(world.alice)}
+    for side, name, web_data, path, api_data in LIFE:
+        web_since, api_since = _last_event(web_ticket), _last_event(api_ticket)
+        response = web[side].post(reverse(name, args=[web_ticket.reference]), web_data)
+        assert response.status_code == 302, name
+        response = api[side].post(
+            f"/api/v1/tickets/{api_ticket.reference}/{path}/", api_data, format="json"
+        )
+        assert response.status_code == 200, (path, response.json())
+        assert _facts(api_ticket, api_since) == _facts(web_ticket, web_since), path
+        assert _facts(api_ticket, api_since), path  # each step wrote something
+    web_ticket.refresh_from_db()
+    api_ticket.refresh_from_db()
+    for field in ("status", "rating", "resolution_code", "billable"):
+        assert getattr(api_ticket, field) == getattr(web_ticket, field), field
+
+
+def test_a_transfer_writes_the_same_events_on_both_paths(scenario: Scenario) -> None:
+    world = scenario.world
+    web_ticket, api_ticket = _twins(scenario)
+    triage = Queue.objects.get(provider=world.provider_x, kind=Queue.Kind.TRIAGE)
+    web = Client()
+    web.force_login(world.xavier)
+    web_since, api_since = _last_event(web_ticket), _last_event(api_ticket)
+    web.post(
+        reverse("tickets:work_transfer", args=[web_ticket.reference]),
+        {"transfer-queue": triage.pk, "transfer-reason": "Needs proof"},
+    )
+    response = key_client(world.xavier).post(
+        f"/api/v1/tickets/{api_ticket.reference}/transfer/",
+        {"queue": triage.pk, "reason": "Needs proof"},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert _facts(api_ticket, api_since) == _facts(web_ticket, web_since)
+    assert api_ticket.events.filter(kind=TicketEvent.Kind.TRANSFERRED).count() == 1

@@ -129,3 +129,22 @@ def test_use_is_recorded(scenario) -> None:  # noqa: ANN001
     _bearer(token).get("/api/v1/tickets/")
     key.refresh_from_db()
     assert key.last_used_at is not None
+
+
+def test_the_browsers_session_works_with_its_csrf_token(scenario) -> None:  # noqa: ANN001
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(scenario.world.xavier)
+    path = f"/api/v1/tickets/{scenario.ticket_a.reference}/note/"
+    assert client.get(f"/api/v1/tickets/{scenario.ticket_a.reference}/").status_code == 200
+    refused = client.post(path, {"body": "From the page"}, content_type="application/json")
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["detail"]
+    client.get(reverse("api:keys"))  # any page sets the CSRF cookie
+    token = client.cookies["csrftoken"].value
+    response = client.post(
+        path, {"body": "From the page"}, content_type="application/json", HTTP_X_CSRFTOKEN=token
+    )
+    assert response.status_code == 200
+    assert scenario.ticket_a.events.filter(kind="note", body="From the page").exists()
