@@ -36,7 +36,21 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     show_full_result_count = False  # a count of every e-mail ever sent is slow and useless
     actions = ["retry_now", "send_again"]
     fieldsets = [
-        (None, {"fields": ["status", "recipient", "user", "subject", "kind", "event", "language"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "status",
+                    "recipient",
+                    "reply_to",
+                    "user",
+                    "subject",
+                    "kind",
+                    "event",
+                    "language",
+                ]
+            },
+        ),
         (
             _("Delivery"),
             {
