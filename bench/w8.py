@@ -138,7 +138,11 @@ def run(bench, Row, measure_queries) -> None:  # noqa: ANN001, N803 - the runner
         result = bench.phase("W8 API filing", clients, _filer)
         filed = sum(c.filed for c in clients)
         mine = Ticket.objects.filter(pk__gte=first_id)
-        deadline = time.monotonic() + 30
+        # Filing through the API outruns the worker (as W1 can): the check waits until
+        # the worker is idle, so "routed" says whether every ticket was, not how fast.
+        if bench.cpu:
+            bench.cpu_until_worker_idle(result, filed)
+        deadline = time.monotonic() + (30 if not bench.cpu else 5)
         while time.monotonic() < deadline and mine.filter(routed_at__isnull=True).exists():
             time.sleep(0.5)
         in_db = mine.count()
@@ -146,8 +150,6 @@ def run(bench, Row, measure_queries) -> None:  # noqa: ANN001, N803 - the runner
         ok = filed > 0 and in_db == filed and routed == in_db
         check = f"{in_db} in DB for {filed} accepted POSTs, {routed} routed"
         print(f"    verify: {check} -> {'ok' if ok else 'MISMATCH'}")
-        if bench.cpu:
-            bench.cpu_until_worker_idle(result, filed)
         row = Row(
             "W8 API filing", len(clients), result, note=("verified: " if ok else "CHECK: ") + check
         )
