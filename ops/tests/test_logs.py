@@ -170,3 +170,38 @@ def test_probes_and_static_files_log_at_debug_only(
         logging.getLogger("posdesk.request").setLevel(logging.NOTSET)
     paths = [line["path"] for line in json_lines() if line["logger"] == "posdesk.request"]
     assert paths == ["/accounts/login/"]
+
+
+PRINT_LOG_FORMAT = (
+    "import django; django.setup(); import logging; from django.conf import settings; "
+    "print(settings.LOG_FORMAT, type(logging.getLogger().handlers[0].formatter).__name__)"
+)
+
+
+@pytest.mark.parametrize(
+    ("module", "env", "expected"),
+    [
+        # `make run` and the tests: for a person.
+        ("portal.settings", {}, "text TextFormatter"),
+        # Production: for a log shipper, unless asked otherwise.
+        ("portal.settings_production", {}, "json JsonFormatter"),
+        ("portal.settings_production", {"LOG_FORMAT": "text"}, "text TextFormatter"),
+        ("portal.settings", {"LOG_FORMAT": "json"}, "json JsonFormatter"),
+    ],
+)
+def test_the_default_log_format_of_each_settings_module(
+    module: str, env: dict[str, str], expected: str
+) -> None:
+    from portal.tests.test_settings import production_env, run_python
+
+    result = run_python(["-c", PRINT_LOG_FORMAT], module, **production_env(**env))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected
+
+
+def test_a_log_format_nobody_knows_stops_start_up() -> None:
+    from portal.tests.test_settings import run_python
+
+    result = run_python(["-c", PRINT_LOG_FORMAT], "portal.settings", LOG_FORMAT="xml")
+    assert result.returncode != 0
+    assert "LOG_FORMAT must be json or text" in result.stderr
