@@ -12,7 +12,8 @@ from devices.models import Provider
 from reports.report import BREAKDOWNS
 
 DEFAULT_DAYS = 30
-MAX_DAYS = 366
+# Three years: rollups keep a long range cheap, and an export of its tickets streams.
+MAX_DAYS = 1096
 BREAKDOWN_LABELS = {
     "provider": _("Provider"),
     "queue": _("Queue"),

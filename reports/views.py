@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
-from reports import charts, export
+from reports import charts, export, ticket_rows
 from reports.access import Scope, report_scope
 from reports.forms import BREAKDOWN_LABELS, ReportForm
 from reports.report import Figures, Report, Standing, build, scorecard
@@ -166,7 +166,7 @@ def scorecard_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-EXPORTS = ("breakdown", "daily", "scorecard")
+EXPORTS = ("breakdown", "daily", "scorecard", "tickets")
 
 
 @require_safe
@@ -206,6 +206,13 @@ def report_export(request: HttpRequest, table: str, fmt: str) -> HttpResponseBas
             for name, s in standings
         )
         filename = f"posdesk-scorecard-{values['start']}-{values['end']}"
+        return export.response(fmt, filename, header, rows)
+    if table == "tickets":
+        scope = report_scope(request)
+        values = ReportForm(request.GET, admin=scope.admin).values()
+        provider = scope.provider if not scope.admin else values["provider"]
+        filename = f"posdesk-tickets-{values['start']}-{values['end']}"
+        header, rows = ticket_rows.report_tickets(provider, values["start"], values["end"])
         return export.response(fmt, filename, header, rows)
     _scope, _form, values, report = _report(request)
     if table == "daily":
