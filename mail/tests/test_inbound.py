@@ -267,3 +267,43 @@ def test_the_http_endpoint_is_off_without_a_secret(world, client, settings) -> N
         reverse("mail:inbound"), b"x", content_type="message/rfc822", HTTP_X_POSDESK_MAIL_TOKEN=""
     )
     assert response.status_code == 404
+
+
+def test_the_address_survives_a_mail_server_changing_its_case(world) -> None:
+    ticket = queued_ticket(world.device_a)
+    address = replies.reply_address(ticket.pk, world.alice.pk)
+    assert replies.find(f"<{address.upper()}>") == (replies.Token(ticket.pk, world.alice.pk), "")
+    raw = eml("en_quoted.eml", ticket, world.alice, address=address.upper())
+    assert inbound.receive(raw).accepted
+
+
+def test_the_http_endpoint_refuses_a_message_too_large(world, client, settings) -> None:  # noqa: ANN001
+    settings.MAIL_INBOUND_MAX_BYTES = 1000
+    ticket = queued_ticket(world.device_a)
+    raw = eml("en_attachments.eml", ticket, world.alice)
+    assert len(raw) > 1000
+    response = client.post(
+        reverse("mail:inbound"),
+        raw,
+        content_type="message/rfc822",
+        HTTP_X_POSDESK_MAIL_TOKEN="inbound-secret",
+    )
+    assert response.status_code == 413
+    assert not ticket.events.filter(kind=TicketEvent.Kind.MERCHANT_REPLY).exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "count"),
+    [
+        ("card 4111 1111 1111 1111 exp 12/27", "card **** 1111 exp 12/27", 1),
+        ("4111-1111-1111-1111 2025", "**** 1111 2025", 1),
+        ("两张 4111111111111111 和 5500 0000 0000 0004。", "两张 **** 1111 和 **** 0004。", 2),
+        ("call +86 138 0013 8000, order 20261202091200", None, 0),
+    ],
+)
+def test_card_numbers_are_cut_to_their_last_four_digits(text: str, expected, count: int) -> None:  # noqa: ANN001
+    from tickets.pci import contains_card_number, mask_card_numbers
+
+    masked, cut = mask_card_numbers(text)
+    assert (masked, cut) == (expected or text, count)
+    assert not contains_card_number(masked)
