@@ -63,6 +63,15 @@ class S3UploadStorage(S3Storage):
         super().__init__(**settings)
         self._probes: dict[float, object] = {}
 
+    def __getstate__(self) -> dict[str, object]:
+        state = super().__getstate__()
+        state.pop("_probes", None)  # boto3 clients do not pickle
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        super().__setstate__(state)
+        self._probes = {}
+
     def _open(self, name: str, mode: str = "rb") -> File:
         if mode != "rb":
             return super()._open(name, mode)
