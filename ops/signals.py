@@ -80,7 +80,8 @@ def _context_into_headers(
 
 # Per running task, by task id: the context tokens to restore, and when it started
 # (monotonic for its duration, wall clock to tell a routing it did from an earlier one's).
-_running: dict[str, tuple[tuple[Any, ...], float, datetime]] = {}
+# A stack: an eager task's retry runs inside it under the same id.
+_running: dict[str, list[tuple[tuple[Any, ...], float, datetime]]] = {}
 
 
 @celery_signals.task_prerun.connect(weak=False)
@@ -96,7 +97,7 @@ def _context_from_headers(task_id: str, task: Any, **kwargs: Any) -> None:  # no
             context.request_id.set(request_id or task_id),
             context.ticket_reference.set(getattr(request, context.TICKET_HEADER, None)),
         )
-    _running[task_id] = (tokens, time.monotonic(), timezone.now())
+    _running.setdefault(task_id, []).append((tokens, time.monotonic(), timezone.now()))
 
 
 @celery_signals.task_postrun.connect(weak=False)
@@ -107,7 +108,10 @@ def _task_done(
     retval: Any = None,  # noqa: ANN401
     **kwargs: Any,  # noqa: ANN401
 ) -> None:
-    tokens, started, _wall = _running.pop(task_id, ((), time.monotonic(), None))
+    stack = _running.get(task_id) or [((), time.monotonic(), None)]
+    tokens, started, _wall = stack.pop()
+    if not stack:
+        _running.pop(task_id, None)
     try:
         if task.name == SWEEP_TASK and isinstance(retval, dict) and retval.get("requeued"):
             metrics.SWEEP_REQUEUES.inc(retval["requeued"])
@@ -120,7 +124,7 @@ def _task_done(
             extra={"state": state, "duration_ms": duration_ms},
         )
     finally:
-        # Reset in the reverse order of setting: request_id and ticket, then the task.
+        # Back to what the caller had (nothing, in a worker between tasks).
         for var, token in zip(
             (context.current_task, context.request_id, context.ticket_reference),
             tokens,
@@ -184,8 +188,8 @@ def _ticket_routed(sender: Any, ticket: Any, **kwargs: Any) -> None:  # noqa: AN
     if ticket.routed_at is None:
         return
     running = context.current_task.get()
-    if running is not None and running[1] in _running:
-        if ticket.routed_at < _running[running[1]][2]:
+    if running is not None and _running.get(running[1]):
+        if ticket.routed_at < _running[running[1]][-1][2]:
             return
     metrics.TICKETS_ROUTED.inc()
     latency = (ticket.routed_at - ticket.created_at).total_seconds()

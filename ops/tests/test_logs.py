@@ -141,6 +141,20 @@ def test_a_task_run_by_a_worker_takes_them_back_and_lets_go_after() -> None:
     assert context.current_task.get() is None
 
 
+def test_an_eager_retry_inside_its_task_leaves_no_task_behind() -> None:
+    # An eager task's retry runs inside it, under the same task id.
+    task = SimpleNamespace(
+        name="tickets.tasks.route_ticket", request=SimpleNamespace(is_eager=True)
+    )
+    signals._context_from_headers(task_id="task-3", task=task)
+    signals._context_from_headers(task_id="task-3", task=task)
+    signals._task_done(task_id="task-3", task=task, state="RETRY")
+    assert context.current_task.get() == ("tickets.tasks.route_ticket", "task-3")
+    signals._task_done(task_id="task-3", task=task, state="SUCCESS")
+    assert context.current_task.get() is None
+    assert "task-3" not in signals._running
+
+
 def test_a_task_nobody_asked_for_uses_its_own_id() -> None:
     task = SimpleNamespace(name="tickets.tasks.sweep_unrouted", request=SimpleNamespace())
     signals._context_from_headers(task_id="task-2", task=task)
