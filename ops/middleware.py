@@ -7,7 +7,8 @@ returned as `X-Request-ID`, and Celery tasks published while serving the request
 it (ops.signals), so a ticket's filing, routing and e-mails share one id.
 
 One log line per request at its end (`posdesk.request`), with the method, path (never
-the query string: searches hold what people typed), status and time taken; the probes
+the query string: searches hold what people typed; a password-reset link's route, not its
+token), status and time taken; the probes
 (/healthz, /readyz, /metrics) and static files at DEBUG only. The same time goes into
 the request latency histogram, by view (the URL's name: a bounded set, unlike paths).
 """
@@ -28,6 +29,18 @@ logger = logging.getLogger("posdesk.request")
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 # Any other method is one label value, so a scanner cannot grow the label set.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+# URL parts that are credentials (a password-reset link's token): the route is logged.
+SECRET_KWARGS = frozenset({"token", "uidb64"})
+
+
+def logged_path(request: HttpRequest) -> str:
+    """The path, or its route where the path holds a secret (a log is read by many)."""
+    match = getattr(request, "resolver_match", None)
+    if match is not None and SECRET_KWARGS & set(match.kwargs):
+        return "/" + match.route
+    return request.path
 
 
 class RequestIdMiddleware:
@@ -62,16 +75,17 @@ class RequestIdMiddleware:
                     status=metrics.status_class(response.status_code),
                 ).observe(seconds)
             level = logging.DEBUG if static or request.path in PROBES else logging.INFO
+            path = logged_path(request)
             logger.log(
                 level,
                 "%s %s %s %.1f ms",
                 request.method,
-                request.path,
+                path,
                 response.status_code,
                 duration_ms,
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    "path": path,
                     "status": response.status_code,
                     "duration_ms": duration_ms,
                 },

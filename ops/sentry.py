@@ -7,9 +7,9 @@ and `scrub()` (the `before_send` and `before_breadcrumb` hook) walks the whole e
 
 - values under keys that hold personal data or secrets (a description, a phone number,
   an e-mail address, a message body, a password, a token...) become "[Filtered]";
-- e-mail addresses and phone numbers (also card-number-like runs of digits) inside any
-  other string (an exception's message, a log line, a query string, a local variable)
-  are replaced, so "could not mail ann@example.com" arrives as "could not mail
+- e-mail addresses, phone numbers (also card-number-like runs of digits) and
+  password-reset links inside any other string (an exception's message, a log line, a
+  URL) are replaced, so "could not mail ann@example.com" arrives as "could not mail
   [email]".
 
 Stack traces carry no local variables (`include_local_variables=False`): a description
@@ -85,7 +85,12 @@ def _phone(match: re.Match[str]) -> str:
     return text if _NOT_PHONE.fullmatch(text) else "[phone]"
 
 
+# A password-reset link is a credential until it is used: its uid and token go.
+RESET_LINK = re.compile(r"(/accounts/password/reset/)[^/\s?#]+/[^/\s?#]+/")
+
+
 def scrub_text(text: str) -> str:
+    text = RESET_LINK.sub(r"\1[uid]/[token]/", text)
     return PHONE.sub(_phone, EMAIL.sub("[email]", text))
 
 

@@ -219,3 +219,12 @@ def test_a_log_format_nobody_knows_stops_start_up() -> None:
     result = run_python(["-c", PRINT_LOG_FORMAT], "portal.settings", LOG_FORMAT="xml")
     assert result.returncode != 0
     assert "LOG_FORMAT must be json or text" in result.stderr
+
+
+def test_a_password_reset_links_token_is_never_logged(
+    client: Client, json_lines: Callable[[], list[dict]]
+) -> None:
+    client.get("/accounts/password/reset/MQ/set-password-abc123/")
+    (line,) = [line for line in json_lines() if line["logger"] == "posdesk.request"]
+    assert "abc123" not in json.dumps(line)
+    assert line["path"] == "/accounts/password/reset/<uidb64>/<token>/"

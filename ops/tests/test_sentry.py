@@ -33,6 +33,11 @@ def test_it_is_off_without_a_dsn() -> None:
         ("call 13800138000", "call [phone]"),
         ("call (021) 6234-5678", "call [phone]"),
         ("card 4111 1111 1111 1111 declined", "card [phone] declined"),
+        (
+            "https://posdesk.example.com/accounts/password/reset/MQ/cz9k-4f2a1b/",
+            "https://posdesk.example.com/accounts/password/reset/[uid]/[token]/",
+        ),
+        ("/accounts/password/reset/sent/", "/accounts/password/reset/sent/"),
         # Not personal: kept.
         ("ticket PD-000123 routed to queue 12", "ticket PD-000123 routed to queue 12"),
         ("due 2026-03-02 12:30:00", "due 2026-03-02 12:30:00"),
