@@ -28,7 +28,7 @@ from api.formfields import serializer_for
 from api.problems import Conflict, Limited, form_invalid
 from api.schema import paged
 from api.serializers import (
-    LIST_COLUMNS,
+    LIST_VALUES,
     FiledSerializer,
     TicketDetailSerializer,
     TicketListSerializer,
@@ -123,7 +123,7 @@ class TicketListView(GenericAPIView):
         if not filters.is_valid():
             raise form_invalid(filters)
         tickets = _filtered(tickets_in_scope(request.user), filters.cleaned_data, request.user)
-        tickets = tickets.select_related("merchant", "device", "assigned_to").only(*LIST_COLUMNS)
+        tickets = tickets.values(*LIST_VALUES)
         page = self.paginate_queryset(tickets)
         return self.get_paginated_response(list_rows(page))
 
