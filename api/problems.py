@@ -63,6 +63,13 @@ class Conflict(exceptions.APIException):
         self.extra = extra or {}
 
 
+class Unavailable(exceptions.APIException):
+    """Nothing was done for a reason on our side (a full disk): try again later (503)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "unavailable"
+
+
 class Limited(exceptions.APIException):
     """Over a per-merchant or per-person limit of tickets.limits (429, Retry-After)."""
 

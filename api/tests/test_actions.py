@@ -180,11 +180,18 @@ def test_the_filing_limit_applies_to_the_api(scenario: Scenario, settings) -> No
         "description": "Offline",
         "callback_phone": "+86 138 0000 0000",
     }
-    assert api.post("/api/v1/tickets/", body, format="json").status_code == 201
+    token = "0b7e4d4e-7c55-4d0e-8a51-6a4f3b3c2d10"
+    first = api.post("/api/v1/tickets/", {**body, "submission_token": token}, format="json")
+    assert first.status_code == 201
     response = api.post("/api/v1/tickets/", {**body, "file_anyway": True}, format="json")
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert response.json()["title"] == "Too many requests"
+    # A retry of the report filed before still answers its ticket, limit or not.
+    again = api.post("/api/v1/tickets/", {**body, "submission_token": token}, format="json")
+    assert again.status_code == 200
+    assert again.json()["reference"] == first.json()["reference"]
+    assert Ticket.objects.filter(merchant=world.merchant_a, symptom="wifi").count() == 1
 
 
 def _facts(ticket: Ticket, since: int) -> list[tuple]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms as django_forms
+from django.urls import reverse
 from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -25,7 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.formfields import serializer_for
-from api.problems import Conflict, Limited, form_invalid
+from api.problems import Conflict, Limited, Unavailable, form_invalid
 from api.schema import paged
 from api.serializers import (
     LIST_VALUES,
@@ -104,8 +105,16 @@ def _filtered(queryset: TicketQuerySet, values: dict[str, Any], user: Any) -> Ti
     return queryset
 
 
-# The filing body, for the schema: the web's form, less what the API fills in.
-FilingRequest = serializer_for(TicketForm, "FilingRequest", exclude=("attachments",))
+class FilingRequest(serializer_for(TicketForm, "FilingForm", exclude=("attachments",))):
+    """The filing body, for the schema: the web's form, and what only the API asks."""
+
+    submission_token = serializers.UUIDField(
+        required=False, help_text="Any UUID; the same one again answers the same ticket."
+    )
+    file_anyway = serializers.BooleanField(
+        required=False,
+        help_text="File although the terminal has an open ticket for this fault.",
+    )
 
 
 class TicketListView(GenericAPIView):
@@ -150,6 +159,13 @@ class TicketListView(GenericAPIView):
         files = len(form.cleaned_data["attachments"])
         limited = limits.filing_with_files(merchant, request.user, files)
         if limited is not None:
+            # A retry of a report already filed answers its ticket, limit or not (the web
+            # does the same): the token makes a retry safe.
+            existing = Ticket.objects.filter(
+                merchant=merchant, submission_token=form.cleaned_data["submission_token"]
+            ).first()
+            if existing is not None:
+                return _filed(request, existing, created=False)
             raise Limited(limited.message, limited.retry_after)
         try:
             ticket, created = services.file_ticket(
@@ -168,16 +184,21 @@ class TicketListView(GenericAPIView):
                 {"open_ticket": already.ticket.reference},
             ) from None
         except StorageFailed as failure:
+            # A full disk: nothing was filed and no file kept (portal.storage).
             limits.give_back_filing_with_files(merchant, request.user, files)
-            raise Conflict(str(failure)) from None
+            raise Unavailable(str(failure)) from None
         if not created:
             limits.give_back_filing_with_files(merchant, request.user, files)
-        url = request.build_absolute_uri(f"/api/v1/tickets/{ticket.reference}/")
-        return Response(
-            {"reference": ticket.reference, "created": created, "url": url},
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-            headers={"Location": url},
-        )
+        return _filed(request, ticket, created=created)
+
+
+def _filed(request: Request, ticket: Ticket, *, created: bool) -> Response:
+    url = request.build_absolute_uri(reverse("api:ticket", args=[ticket.reference]))
+    return Response(
+        {"reference": ticket.reference, "created": created, "url": url},
+        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        headers={"Location": url},
+    )
 
 
 # One ticket ------------------------------------------------------------------------------
@@ -310,7 +331,7 @@ def _merchant_action(request: Request, reference: str, name: str) -> Response:
     try:
         action.run(ticket, request.user, data)
     except StorageFailed as failure:
-        raise Conflict(str(failure)) from None
+        raise Unavailable(str(failure)) from None
     ticket.refresh_from_db()
     return detail_response(ticket, workflow.MERCHANT)
 
