@@ -140,8 +140,8 @@ class Cluster:
     def env(self, **extra: str) -> dict[str, str]:
         return {
             # Test settings (a fast hasher), the short visibility timeout of the fault
-            # tests, the outbox sweep in beat and a real SMTP server.
-            "DJANGO_SETTINGS_MODULE": "tests.faults.settings_mail",
+            # tests, the outbox sweep in beat, a real SMTP server, MEDIA_ROOT per node.
+            "DJANGO_SETTINGS_MODULE": "tests.scale.settings",
             "DATABASE_URL": database_url_for_tests(),
             "DB_CONN_MAX_AGE": "0",
             "DEBUG": "false",
