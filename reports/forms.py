@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django import forms
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -42,7 +43,16 @@ class ReportForm(forms.Form):
     )
     page = forms.IntegerField(required=False, min_value=1, max_value=10_000)
 
-    def __init__(self, data: object, *, admin: bool) -> None:
+    def __init__(self, data: QueryDict, *, admin: bool) -> None:
+        # The range shown in the form is the one the report uses, also when not given.
+        data = data.copy()
+        today = timezone.localdate()
+        data.setdefault("end", today.isoformat())
+        try:
+            end = date.fromisoformat(str(data.get("end")))
+        except ValueError:
+            end = today
+        data.setdefault("start", (end - timedelta(days=DEFAULT_DAYS - 1)).isoformat())
         super().__init__(data)
         self.admin = admin
         choices = [b for b in BREAKDOWNS if admin or b != "provider"]

@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.models import Case, CharField, Count, F, Sum, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from devices.models import Device, DeviceModel, Provider
 from portal.models import User
@@ -375,6 +376,8 @@ def _labelled(
         from devices.warranty import WarrantyStatus
 
         labels = {str(v): str(label) for v, label in WarrantyStatus.choices}
+    if by in (BY_PROVIDER, BY_QUEUE):
+        labels[""] = str(_("No queue yet (fixed by self-help, or not routed)"))
     for key, figures in groups.items():
         figures.label = labels.get(key, key)
     return sorted(groups.values(), key=lambda f: (-f.counts["filed"], f.label))
