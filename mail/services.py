@@ -23,7 +23,9 @@ import logging
 import smtplib
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -162,8 +164,32 @@ def queue(emails: Sequence[OutboundEmail]) -> list[int]:
     if not emails:
         return []
     ids = [row.pk for row in OutboundEmail.objects.bulk_create(emails, batch_size=2000)]
-    transaction.on_commit(partial(enqueue_delivery, ids), robust=True)
+    collected = _sent_by_caller.get()
+    if collected is not None:
+        # The calling task sends them itself once it committed (`sent_by_this_task`).
+        transaction.on_commit(partial(collected.extend, ids))
+    else:
+        transaction.on_commit(partial(enqueue_delivery, ids), robust=True)
     return ids
+
+
+# Set by `sent_by_this_task`: the rows `queue` wrote meanwhile, instead of a task each.
+_sent_by_caller: ContextVar[list[int] | None] = ContextVar("sent_by_caller", default=None)
+
+
+@contextmanager
+def sent_by_this_task() -> Iterator[list[int]]:
+    """Inside: the e-mails `queue` writes queue no `send_emails` task; the ids of those
+    whose transaction committed are collected in the list yielded, for the caller to
+    `deliver` after it. A task that writes e-mails (routing) sends them itself: one
+    task per filing instead of two (issue 18). A row the caller fails to send stays
+    `pending`, and the sweep sends it."""
+    collected: list[int] = []
+    token = _sent_by_caller.set(collected)
+    try:
+        yield collected
+    finally:
+        _sent_by_caller.reset(token)
 
 
 def enqueue_delivery(ids: list[int]) -> None:

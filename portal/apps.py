@@ -7,4 +7,4 @@ class PortalConfig(AppConfig):
     verbose_name = _("Portal")
 
     def ready(self) -> None:
-        from portal import language, login_slowdown  # noqa: F401 - connect their signal receivers
+        from portal import auth, language, login_slowdown  # noqa: F401 - connect their signal receivers

@@ -18,6 +18,8 @@ from django.utils import translation
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
+from portal.auth import forget_users
+
 SUPPORTED = {code for code, _name in settings.LANGUAGES}
 
 
@@ -50,6 +52,7 @@ def remember_the_browsers_language(sender, request, user, **kwargs) -> None:  # 
     chosen = translation.get_language_from_request(request)
     user.language = chosen if chosen in SUPPORTED else settings.LANGUAGE_CODE
     get_user_model().objects.filter(pk=user.pk).update(language=user.language)
+    forget_users([user.pk])  # the cached copy (portal.auth) has the old one
 
 
 @require_POST
@@ -61,6 +64,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
     if user.is_authenticated and language in SUPPORTED and language != user.language:
         user.language = language
         get_user_model().objects.filter(pk=user.pk).update(language=language)
+        forget_users([user.pk])  # the cached copy (portal.auth) has the old one
     return response
 
 

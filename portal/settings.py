@@ -201,6 +201,11 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
 }
 
+# Sessions read from the cache, written through to the database (issue 18: no session
+# query on a page view; a Redis restart logs no one out). The user and their membership
+# are cached too (portal.auth), for USER_CACHE_SECONDS; 0 turns that off.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+USER_CACHE_SECONDS = env_int("USER_CACHE_SECONDS", 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -258,6 +263,9 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Routing after an outage (tickets.services.sweep_unrouted). A ticket still `new` this
 # long after filing is queued again, by a sweep that beat starts this often ...
 ROUTING_GRACE_SECONDS = env_int("ROUTING_GRACE_SECONDS", 10)
+# The routing task sends the e-mails it wrote itself, after its commit: one task per
+# filing instead of two (issue 18). Off: a `send_emails` task on the `email` queue each.
+ROUTING_SENDS_EMAILS = env_bool("ROUTING_SENDS_EMAILS", True)
 ROUTING_SWEEP_SECONDS = env_positive_int("ROUTING_SWEEP_SECONDS", 10)
 # ... and by the sweep a worker makes whenever it (re)connects. Queued once, it is
 # queued again only this much later, in case that message was lost ...
@@ -321,6 +329,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "tickets.tasks.reassign_untouched_p1",
         "schedule": timedelta(seconds=60),
     },
+    # Technicians on a digest get the tickets that arrived since their last one
+    # (their own N minutes; this is how often it is checked).
+    "send-arrival-digests": {
+        "task": "tickets.tasks.send_arrival_digests",
+        "schedule": timedelta(seconds=60),
+        "options": {"expires": 60},
+    },
     # Resolved tickets the merchant never answered close after a week.
     "close-stale-resolved-tickets": {
         "task": "tickets.tasks.close_stale_resolved",
@@ -371,7 +386,6 @@ SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "")
 init_sentry(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)
 
 # --- Reports (issue 15) ---
-
 # The beat rebuilds the earlier days that tickets were touched on (a late rating, the
 # day just ended) this often; today is counted live on the page.
 REPORTS_ROLLUP_SECONDS = env_positive_int("REPORTS_ROLLUP_SECONDS", 300)
@@ -387,6 +401,7 @@ CELERY_BEAT_SCHEDULE["reports-refresh"] = {
     "schedule": timedelta(days=1),
     "options": {"expires": 3600},
 }
+
 # --- API (issue 16) ---
 # Django REST framework under /api/v1/ (api/), its OpenAPI schema (drf-spectacular) and
 # Swagger UI served from our own static files (drf-spectacular-sidecar: no CDN).

@@ -7,4 +7,6 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Tickets")
 
     def ready(self) -> None:
-        from tickets import signals  # noqa: F401
+        from tickets import routing, signals  # noqa: F401
+
+        routing.connect_invalidation()

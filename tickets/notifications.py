@@ -26,22 +26,29 @@ group by `mail.services.compose`.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db import transaction
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
+from django.utils import timezone
 
 from mail import services as outbox
 from mail.models import OutboundEmail
 from mail.replies import reply_address
-from tickets.models import Queue, Ticket, TicketEvent
+from portal.models import User as _User
+from tickets.models import Priority, Queue, Ticket, TicketEvent
 
 if TYPE_CHECKING:
     from portal.models import User
 
 logger = logging.getLogger(__name__)
+
+Arrivals = _User.Arrivals
+ShopUpdates = _User.ShopUpdates
 
 ARRIVAL_KINDS = frozenset({TicketEvent.Kind.ROUTED, TicketEvent.Kind.TRANSFERRED})
 # Events the merchant's own members need no e-mail about. A filing is told with its
@@ -81,11 +88,21 @@ def _arrival_queue(event: TicketEvent) -> Queue | None:
     """The queue a `routed` or `transferred` event brought the ticket to (read once)."""
     if not hasattr(event, "_arrival_queue"):
         queue_id = event.data.get("to_queue") or event.data.get("queue") or event.ticket.queue_id
-        event._arrival_queue = (
-            None
-            if queue_id is None
-            else Queue.objects.select_related("provider").filter(pk=queue_id).first()
-        )
+        ticket = event.ticket
+        if (
+            queue_id is not None
+            and ticket.queue_id == queue_id
+            and Ticket.queue.field.is_cached(ticket)
+            and Queue.provider.field.is_cached(ticket.queue)
+        ):
+            # The routing's own copy, with its provider (tickets.routing): no query.
+            event._arrival_queue = ticket.queue
+        else:
+            event._arrival_queue = (
+                None
+                if queue_id is None
+                else Queue.objects.select_related("provider").filter(pk=queue_id).first()
+            )
     return event._arrival_queue
 
 
@@ -104,13 +121,16 @@ def mails_for(event: TicketEvent) -> list[tuple[str, list[User]]]:
             plan.append((template, fresh))
 
     if event.public and event.kind not in MERCHANT_QUIET_KINDS:
-        add("merchant_update", merchant_members(ticket))
+        add("merchant_update", shop_readers(merchant_members(ticket), event))
     if event.kind in ARRIVAL_KINDS:
         queue = _arrival_queue(event)
         if queue is not None and queue.provider_id is not None:
-            add("ticket_arrived", provider_technicians(queue.provider_id))
+            add("ticket_arrived", arrival_readers(provider_technicians(queue.provider_id), ticket))
         elif queue is not None:
             add("needs_admin", platform_admins())
+    elif event.kind == TicketEvent.Kind.ASSIGNED and ticket.assigned_to_id is not None:
+        # Those who want only their own tickets hear of one when it becomes theirs.
+        add("ticket_arrived", current_assignee(ticket).filter(notify_arrivals=Arrivals.MINE))
     elif event.kind == TicketEvent.Kind.SLA_BREACHED:
         if ticket.queue is not None and ticket.queue.provider_id is not None:
             add("sla_breached", provider_technicians(ticket.queue.provider_id))
@@ -119,6 +139,42 @@ def mails_for(event: TicketEvent) -> list[tuple[str, list[User]]]:
     elif event.public and ticket.assigned_to_id is not None and _by_merchant(event):
         add("technician_update", current_assignee(ticket))
     return plan
+
+
+# Preferences (issue 18; portal.models.User): each reader's choice, applied in the query
+# that finds the readers, so an unwanted e-mail is never rendered.
+
+# "Only questions, quotes and the resolution": what asks the shop for something, or ends
+# the ticket. A proposed visit time asks for an answer like a question does.
+SHOP_KEY_KINDS = frozenset(
+    {
+        TicketEvent.Kind.QUESTION,
+        TicketEvent.Kind.REPAIR_VISIT,
+        TicketEvent.Kind.REPAIR_COUNTERED,
+        TicketEvent.Kind.QUOTE_SENT,
+        TicketEvent.Kind.RESOLVED,
+        TicketEvent.Kind.DUPLICATE,
+    }
+)
+
+
+def shop_readers(users: QuerySet, event: TicketEvent) -> QuerySet:
+    """The shop's members who want to hear of `event`."""
+    if event.kind in SHOP_KEY_KINDS:
+        return users
+    return users.filter(notify_shop_updates=ShopUpdates.EVERY)
+
+
+def arrival_readers(users: QuerySet, ticket: Ticket) -> QuerySet:
+    """The provider's technicians who want an e-mail now about `ticket` arriving in one
+    of their queues: every arrival, P1 only, or theirs (assigned to them already, by a
+    transfer to a person). Those on a digest hear of it in their next one."""
+    wanted = Q(notify_arrivals=Arrivals.EVERY)
+    if ticket.priority == Priority.P1:
+        wanted |= Q(notify_arrivals=Arrivals.P1)
+    if ticket.assigned_to_id is not None:
+        wanted |= Q(notify_arrivals=Arrivals.MINE, pk=ticket.assigned_to_id)
+    return users.filter(wanted)
 
 
 def current_assignee(ticket: Ticket) -> QuerySet:
@@ -217,3 +273,94 @@ def send_event_emails(event_id: int) -> int:
         event.emails.filter(status=OutboundEmail.Status.PENDING).values_list("pk", flat=True)
     )
     return outbox.deliver(ids).sent if ids else 0
+
+
+# Digests ---------------------------------------------------------------------------------
+
+
+def digest_readers() -> QuerySet:
+    """Technicians who chose a digest of the arrivals in their provider's queues."""
+    return (
+        _users()
+        .filter(notify_arrivals=Arrivals.DIGEST, membership__provider__isnull=False)
+        .select_related("membership")
+    )
+
+
+def arrivals_between(provider_id: int, since: datetime, until: datetime) -> QuerySet:
+    """The provider's open tickets that arrived in one of its queues (routed or
+    transferred there) in (since, until], oldest arrival first. The open tickets of the
+    provider's queues are few (`ticket_open_queue_due`); each one's arrival is looked up
+    by `event_ticket_time`."""
+    arrived = TicketEvent.objects.filter(
+        ticket=OuterRef("pk"),
+        kind__in=ARRIVAL_KINDS,
+        provider_id=provider_id,
+        created_at__gt=since,
+        created_at__lte=until,
+    )
+    return (
+        Ticket.objects.open()
+        .filter(queue__provider_id=provider_id)
+        .annotate(arrived_at=Subquery(arrived.order_by("-created_at").values("created_at")[:1]))
+        .filter(arrived_at__isnull=False)
+        .select_related("merchant", "queue")
+        .order_by("arrived_at", "pk")
+    )
+
+
+# At most this many tickets are listed in one digest; the rest are counted.
+DIGEST_LIMIT = 50
+DIGEST_SETTLE = timedelta(seconds=10)
+
+
+def send_digests(now: datetime | None = None) -> int:
+    """Beat: each technician on a digest whose N minutes have passed since the last one
+    gets the tickets that arrived meanwhile, through the outbox (nothing when nothing
+    arrived). Returns how many digests were written.
+
+    The window's end is stored with the user under a row lock, in the transaction that
+    writes the e-mail: two beats at once, or a task run twice, write one digest per
+    window (and the idempotency key says which window)."""
+    from portal.models import User
+
+    # An arrival is stamped when its transaction starts and seen when it commits: the
+    # window ends a little before now, so none is committed after its window was read.
+    until = (now or timezone.now()) - DIGEST_SETTLE
+    written = 0
+    for reader in digest_readers():
+        every = timedelta(minutes=reader.digest_minutes)
+        start = reader.digest_sent_until or until - every
+        if start + every > until:
+            continue
+        with transaction.atomic():
+            # `= None` is IS NULL: the first digest is taken once too.
+            mine = User.objects.select_for_update().filter(
+                pk=reader.pk, digest_sent_until=reader.digest_sent_until
+            )
+            if not mine.exists():
+                continue  # another run took this window
+            provider_id = reader.membership.provider_id
+            arrivals = arrivals_between(provider_id, start, until)
+            tickets = list(arrivals[:DIGEST_LIMIT])
+            User.objects.filter(pk=reader.pk).update(digest_sent_until=until)
+            if not tickets:
+                continue
+            more = arrivals.count() - len(tickets) if len(tickets) == DIGEST_LIMIT else 0
+            outbox.queue(
+                outbox.compose(
+                    "arrivals_digest",
+                    [reader],
+                    {
+                        "tickets": [(ticket, technician_url(ticket)) for ticket in tickets],
+                        "more": more,
+                        "since": start,
+                        "link": absolute(reverse("tickets:work")),
+                        "site_url": settings.SITE_URL,
+                    },
+                    directory="tickets/email",
+                    key=f"digest:{reader.pk}:{until.isoformat()}",
+                )
+            )
+            written += 1
+    return written

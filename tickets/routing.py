@@ -11,12 +11,15 @@ platform triage queue with `needs_admin` set. `route()` applies a decision once
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -92,15 +95,72 @@ def target_party(rule: RoutingRule, device: Device) -> Provider | None:
 
 def resolve_queue(rule: RoutingRule, device: Device) -> Queue | None:
     if rule.target_party == RoutingRule.Party.PLATFORM:
-        return Queue.objects.filter(provider=None, kind=rule.target_kind, active=True).first()
-    party = target_party(rule, device)
-    if party is None:
-        return None
-    return (
-        Queue.objects.select_related("provider")
-        .filter(provider=party, kind=rule.target_kind, active=True)
-        .first()
-    )
+        party_id = None
+    else:
+        party = target_party(rule, device)
+        if party is None:
+            return None
+        party_id = party.pk
+    queues = routing_table().queues
+    key = (party_id, rule.target_kind)
+    if key not in queues:
+        queues[key] = (
+            Queue.objects.select_related("provider", "calendar")
+            .filter(provider_id=party_id, kind=rule.target_kind, active=True)
+            .first()
+        )
+    return queues[key]
+
+
+# The routing table, cached in each process (issue 18: two queries less per routing) ----
+
+
+@dataclass
+class RoutingTable:
+    """The active rules in order, and the queues looked up so far by (party, kind)."""
+
+    version: str
+    rules: list[RoutingRule]
+    queues: dict[tuple[int | None, str], Queue | None] = field(default_factory=dict)
+
+
+ROUTING_VERSION_KEY = "routing-table-version"
+_table: RoutingTable | None = None
+
+
+def routing_table() -> RoutingTable:
+    """This process's copy, read again when the shared version changed: a save or delete
+    of a rule, queue, calendar, holiday or provider anywhere (the admin, a shell) sets a
+    new version in the shared cache (CACHE_URL), which every worker checks once per
+    routing, one cache read instead of the two queries."""
+    global _table
+    version = cache.get(ROUTING_VERSION_KEY)
+    if version is None:
+        cache.add(ROUTING_VERSION_KEY, uuid.uuid4().hex, None)
+        version = cache.get(ROUTING_VERSION_KEY)
+    if _table is None or _table.version != version or version is None:
+        rules = list(RoutingRule.objects.filter(active=True).order_by("order", "id"))
+        _table = RoutingTable(version=version, rules=rules)
+    return _table
+
+
+def routing_changed(**kwargs: object) -> None:
+    """A new version: every process reads the table again at its next routing."""
+    global _table
+    _table = None
+    cache.set(ROUTING_VERSION_KEY, uuid.uuid4().hex, None)
+
+
+def connect_invalidation() -> None:
+    """Connected in every process (tickets.apps), whether it routes or only edits."""
+    from devices.models import Provider
+    from tickets.models import BusinessCalendar, Holiday
+
+    for model in (RoutingRule, Queue, BusinessCalendar, Holiday, Provider):
+        for signal in (post_save, post_delete):
+            signal.connect(
+                routing_changed, sender=model, dispatch_uid=f"routing_changed_{model.__name__}"
+            )
 
 
 def platform_triage_queue() -> Queue:
@@ -114,7 +174,7 @@ def platform_triage_queue() -> Queue:
 def decide(ticket: Ticket) -> Decision:
     """Evaluate the active rules in order; the first one that matches decides."""
     device = ticket.device
-    for rule in RoutingRule.objects.filter(active=True).order_by("order", "id"):
+    for rule in routing_table().rules:
         if not rule_matches(rule, ticket):
             continue
         queue = resolve_queue(rule, device)
@@ -353,8 +413,9 @@ def route(ticket_id: int) -> Ticket | None:
         # Already routed, or withdrawn before routing: nothing to do.
         if ticket.status != Ticket.Status.NEW or ticket.routed_at is not None:
             return ticket
+        # Counted with the routing's own UPDATE of the row (one statement less per
+        # filing), or after the savepoint's rollback when the run failed.
         ticket.route_attempts += 1
-        Ticket.objects.filter(pk=ticket.pk).update(route_attempts=ticket.route_attempts)
         try:
             with transaction.atomic():
                 _route_locked(ticket)
@@ -362,6 +423,7 @@ def route(ticket_id: int) -> Ticket | None:
             if transaction.get_rollback():
                 raise  # the transaction itself is broken: nothing can be recorded
             failure = error
+            Ticket.objects.filter(pk=ticket.pk).update(route_attempts=ticket.route_attempts)
             _flag_if_exhausted(ticket_id, error)
         else:
             return ticket
@@ -417,6 +479,8 @@ def reroute(ticket_id: int, actor: User) -> Ticket | None:
     name today: a `transferred` event when the queue changes (its technicians are
     told), an internal note when it stays, so the timeline always says it happened.
     """
+    # The rules as they are now, even after an edit that sent no signal (a bulk update).
+    routing_changed()
     with transaction.atomic():
         ticket = _lock(ticket_id)
         if ticket is None or ticket.status not in UNRESOLVED:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -31,6 +32,26 @@ DB_RETRIES = 6
 )
 def route_ticket(ticket_id: int) -> None:
     """Route one filed ticket. Delivered twice, it routes once (see routing.route)."""
+    from mail import services as outbox
+
+    if not settings.ROUTING_SENDS_EMAILS or transaction.get_connection().in_atomic_block:
+        # Run inside someone's transaction (eagerly, in a test's): nothing commits here,
+        # so the e-mails go the usual way, with that transaction.
+        _route(ticket_id)
+        return
+    # One task per filing (issue 18): the e-mails routing writes (and an automatic
+    # assignment's) are sent here after their commit, over one SMTP connection, not by
+    # a `send_emails` task of their own; what fails waits in the outbox for the sweep.
+    with outbox.sent_by_this_task() as emails:
+        try:
+            _route(ticket_id)
+        finally:
+            # Also after a failed run: its committed `routing_failed` tells the admins.
+            if emails:
+                outbox.deliver(emails)
+
+
+def _route(ticket_id: int) -> None:
     from tickets.assignment import assign_routed
     from tickets.hooks import ticket_routed
     from tickets.routing import route
@@ -102,3 +123,11 @@ def close_stale_resolved() -> int:
     from tickets.sla import close_stale_resolved as close_stale
 
     return close_stale(timezone.now())
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def send_arrival_digests() -> int:
+    """Beat: technicians on a digest get what arrived since their last one."""
+    from tickets.notifications import send_digests
+
+    return send_digests(timezone.now())

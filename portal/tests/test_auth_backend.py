@@ -44,3 +44,26 @@ def test_a_page_scopes_by_the_loaded_membership(world, client) -> None:
     response = client.get("/devices/")
     assert response.status_code == 200
     assert world.device_a.serial_number in response.content.decode()
+
+
+def test_the_next_request_takes_the_user_from_the_cache(world, django_assert_num_queries) -> None:
+    MembershipBackend().get_user(world.alice.pk)
+    with django_assert_num_queries(0):
+        user = MembershipBackend().get_user(world.alice.pk)
+        assert user.merchant == world.merchant_a
+
+
+def test_a_saved_user_membership_or_merchant_is_read_again(world) -> None:
+    backend = MembershipBackend()
+    backend.get_user(world.alice.pk)
+    world.merchant_a.name = "Shop A renamed"
+    world.merchant_a.save()
+    assert backend.get_user(world.alice.pk).merchant.name == "Shop A renamed"
+    world.alice.is_active = False
+    world.alice.save()
+    assert backend.get_user(world.alice.pk) is None
+    backend.get_user(world.xavier.pk)
+    membership = world.xavier.membership
+    membership.provider = world.provider_y
+    membership.save()
+    assert backend.get_user(world.xavier.pk).provider == world.provider_y

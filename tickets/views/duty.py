@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from devices.models import Membership
 from portal.access import provider_of
+from portal.auth import forget_users
 
 
 @require_POST
@@ -20,6 +21,7 @@ def work_duty(request: HttpRequest) -> HttpResponse:
     provider = provider_of(request)  # technicians only; anyone else 404
     on_duty = request.POST.get("on_duty") == "1"
     Membership.objects.filter(user=request.user, provider=provider).update(on_duty=on_duty)
+    forget_users([request.user.pk])  # the cached copy (portal.auth) has the old one
     if on_duty:
         messages.success(
             request, _("You are on duty: queues that assign automatically give you tickets.")
