@@ -195,3 +195,32 @@ def test_keep_removes_the_oldest_backups_only(tmp_path: Path) -> None:
         "posdesk-20260103-010000",
         "posdesk-20260104-010000.partial",
     ]
+
+
+def test_the_sqlite_database_and_media_folder_of_make_run_round_trip(tmp_path: Path) -> None:
+    import sqlite3
+
+    database = tmp_path / "db.sqlite3"
+    with sqlite3.connect(database) as conn:
+        conn.execute("CREATE TABLE shop (name TEXT)")
+        conn.executemany("INSERT INTO shop VALUES (?)", [("A",), ("B",), ("C",)])
+    conn.close()
+    media = tmp_path / "media"
+    (media / "proofs").mkdir(parents=True)
+    (media / "proofs" / "receipt.png").write_bytes(PNG)
+    env = django_env(
+        DJANGO_SETTINGS_MODULE="portal.settings",
+        DATABASE_URL=f"sqlite:///{database}",
+        MEDIA_ROOT=str(media),
+        BACKUP_DIR=str(tmp_path / "backups"),
+        MEDIA_STORAGE="filesystem",
+    )
+    folder = manage("backup", env=env).strip()
+    database.unlink()
+    shutil.rmtree(media)
+
+    manage("restore", folder, "--noinput", env=env)
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT count(*) FROM shop").fetchone()[0] == 3
+    conn.close()
+    assert (media / "proofs" / "receipt.png").read_bytes() == PNG
