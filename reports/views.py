@@ -22,6 +22,17 @@ from reports.report import Figures, Report, Standing, build, scorecard
 PAGE_SIZE = 25
 CHART_ROWS = 10
 
+
+class RatedN:
+    """The header "Rated 3", worded in the language of the request that writes it."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __str__(self) -> str:
+        return _("Rated %(n)d") % {"n": self.n}
+
+
 # Every column of a breakdown's export (the page shows most of them in its tables).
 COLUMNS: list[tuple[object, Callable[[Figures], object]]] = [
     (gettext_lazy("Filed"), lambda f: f.counts["filed"]),
@@ -38,10 +49,7 @@ COLUMNS: list[tuple[object, Callable[[Figures], object]]] = [
     (gettext_lazy("Reopen rate (%)"), lambda f: f.reopen_rate),
     (gettext_lazy("Ratings"), lambda f: f.counts["rated"]),
     (gettext_lazy("Average rating"), lambda f: f.rating_average),
-    *(
-        (gettext_lazy("Rated %(n)d") % {"n": n}, lambda f, n=n: f.counts[f"rating_{n}"])
-        for n in range(1, 6)
-    ),
+    *((RatedN(n), lambda f, n=n: f.counts[f"rating_{n}"]) for n in range(1, 6)),
     (gettext_lazy("Fixed by self-help"), lambda f: f.counts["deflected"]),
     (gettext_lazy("Self-help deflection (%)"), lambda f: f.deflection_rate),
     (gettext_lazy("In warranty, free"), lambda f: f.counts["warranty_free"]),

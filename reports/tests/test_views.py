@@ -137,3 +137,21 @@ def test_queries_do_not_grow_with_rows(world, made, as_user) -> None:  # noqa: A
         response = client.get(url, params)
     assert response.context["report"].total.filed == 44
     assert len(after) == len(before) <= 15
+
+
+def test_a_manager_reads_it_in_chinese(world, made, as_user) -> None:  # noqa: ANN001
+    make_manager(world.xena)
+    world.xena.language = "zh-hans"
+    world.xena.save()
+    client = as_user(world.xena)
+    page = client.get(reverse("reports:index"), made["range"]).content.decode()
+    assert "报表" in page
+    assert "服务商评分卡" in page
+    assert "SLA 达标率" in page
+    csv = b"".join(
+        client.get(
+            reverse("reports:export", args=["breakdown", "csv"]), made["range"]
+        ).streaming_content
+    ).decode("utf-8-sig")
+    assert csv.splitlines()[0].startswith("队列,")
+    assert "5 星" in csv.splitlines()[0]
