@@ -75,7 +75,6 @@ QUERY_LIMITS = {
     "W8 API ticket list": 8,
     "W6 reports page": 15,
 }
-QUERY_LIMITS = {"W2 queue page": 12, "W3 ticket page": 15, "W8 API ticket list": 8}
 
 
 @dataclass
@@ -804,12 +803,12 @@ class Bench:
         from bench import w7
 
         w7.run(self, Row, measure_queries)
+
     def w6(self) -> None:
         """Reports: the manager's /reports/ over 90 days, and the export (bench/w6.py)."""
         from bench import w6
 
         w6.run(self, Row, measure_queries, group_pids)
-
 
     def w8(self) -> None:
         """The REST API: a technician's ticket list with a key, and filing (bench/w8.py)."""
