@@ -22,7 +22,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from ops import context, metrics
+from ops import context
 
 logger = logging.getLogger("posdesk.request")
 
@@ -46,6 +46,11 @@ def logged_path(request: HttpRequest) -> str:
 class RequestIdMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        # Imported here, in a serving process, not when a management command's checks
+        # import this module: each importing process leaves a samples file behind.
+        from ops import metrics
+
+        self.metrics = metrics
         # Files WhiteNoise serves: one "static" series, and DEBUG lines (a page brings
         # several; they would bury the page's own line).
         self.static_prefix = "/" + settings.STATIC_URL.strip("/") + "/"
@@ -69,10 +74,10 @@ class RequestIdMiddleware:
             duration_ms = round(seconds * 1000, 1)
             static = request.path.startswith(self.static_prefix)
             if request.path not in PROBES:
-                metrics.REQUEST_LATENCY.labels(
+                self.metrics.REQUEST_LATENCY.labels(
                     view="static" if static else context.view_of(request) or "unresolved",
                     method=request.method if request.method in METHODS else "other",
-                    status=metrics.status_class(response.status_code),
+                    status=self.metrics.status_class(response.status_code),
                 ).observe(seconds)
             level = logging.DEBUG if static or request.path in PROBES else logging.INFO
             path = logged_path(request)

@@ -28,11 +28,21 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from ops import context, metrics
+from ops import context
 from ops.logs import adopt_handlers
 from tickets import hooks
 
 logger = logging.getLogger("posdesk.ops")
+
+
+def _metrics():  # noqa: ANN202 - the ops.metrics module
+    """ops.metrics, imported on first use: a management command (migrate at a container's
+    start, a shell) never counts anything, so it leaves no samples file behind in
+    PROMETHEUS_MULTIPROC_DIR."""
+    from ops import metrics
+
+    return metrics
+
 
 ROUTE_TASK = "tickets.tasks.route_ticket"
 SWEEP_TASK = "tickets.tasks.sweep_unrouted"
@@ -114,7 +124,7 @@ def _task_done(
         _running.pop(task_id, None)
     try:
         if task.name == SWEEP_TASK and isinstance(retval, dict) and retval.get("requeued"):
-            metrics.SWEEP_REQUEUES.inc(retval["requeued"])
+            _metrics().SWEEP_REQUEUES.inc(retval["requeued"])
         duration_ms = round((time.monotonic() - started) * 1000, 1)
         logger.info(
             "task %s %s in %.1f ms",
@@ -137,14 +147,14 @@ def _task_done(
 @never_raises
 def _routing_retried(sender: Any = None, **kwargs: Any) -> None:  # noqa: ANN401
     if getattr(sender, "name", None) == ROUTE_TASK:
-        metrics.ROUTING_TASK_FAILURES.labels(outcome="retry").inc()
+        _metrics().ROUTING_TASK_FAILURES.labels(outcome="retry").inc()
 
 
 @celery_signals.task_failure.connect(weak=False)
 @never_raises
 def _routing_failed(sender: Any = None, **kwargs: Any) -> None:  # noqa: ANN401
     if getattr(sender, "name", None) == ROUTE_TASK:
-        metrics.ROUTING_TASK_FAILURES.labels(outcome="failure").inc()
+        _metrics().ROUTING_TASK_FAILURES.labels(outcome="failure").inc()
 
 
 # A worker's own metrics port ----------------------------------------------------------------
@@ -159,7 +169,7 @@ def _serve_worker_metrics(**kwargs: Any) -> None:  # noqa: ANN401
     from prometheus_client import start_http_server
 
     # The queue and outbox gauges are the web's to report: the pool's samples only.
-    start_http_server(port, registry=metrics.registry(with_scrape_collectors=False))
+    start_http_server(port, registry=_metrics().registry(with_scrape_collectors=False))
     logger.info("metrics served on port %s", port)
 
 
@@ -174,7 +184,7 @@ def _ticket_filed(sender: Any, ticket: Any, **kwargs: Any) -> None:  # noqa: ANN
     category, priority = ticket.category, ticket.priority
 
     def filed() -> None:
-        metrics.TICKETS_FILED.labels(category=category, priority=priority).inc()
+        _metrics().TICKETS_FILED.labels(category=category, priority=priority).inc()
         logger.info("ticket %s filed", ticket.reference, extra={"category": category})
 
     transaction.on_commit(filed, robust=True)
@@ -191,9 +201,9 @@ def _ticket_routed(sender: Any, ticket: Any, **kwargs: Any) -> None:  # noqa: AN
     if running is not None and _running.get(running[1]):
         if ticket.routed_at < _running[running[1]][-1][2]:
             return
-    metrics.TICKETS_ROUTED.inc()
+    _metrics().TICKETS_ROUTED.inc()
     latency = (ticket.routed_at - ticket.created_at).total_seconds()
-    metrics.ROUTING_LATENCY.observe(max(latency, 0.0))
+    _metrics().ROUTING_LATENCY.observe(max(latency, 0.0))
     logger.info(
         "ticket %s routed to queue %s",
         ticket.reference,
@@ -209,9 +219,11 @@ def _event_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> No
 
     if instance.kind == TicketEvent.Kind.SLA_BREACHED:
         which = str((instance.data or {}).get("which", "unknown"))
-        transaction.on_commit(lambda: metrics.SLA_BREACHES.labels(which=which).inc(), robust=True)
+        transaction.on_commit(
+            lambda: _metrics().SLA_BREACHES.labels(which=which).inc(), robust=True
+        )
     elif instance.kind == TicketEvent.Kind.ROUTING_FAILED:
-        transaction.on_commit(metrics.TICKETS_ROUTING_FAILED.inc, robust=True)
+        transaction.on_commit(lambda: _metrics().TICKETS_ROUTING_FAILED.inc(), robust=True)
 
 
 def connect_models() -> None:

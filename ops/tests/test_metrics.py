@@ -197,3 +197,16 @@ def test_the_grafana_dashboard_queries_only_metrics_we_export() -> None:
     }
     assert queried
     assert queried <= exported, queried - exported
+
+
+def test_a_management_command_leaves_no_samples_behind(tmp_path) -> None:
+    # `migrate` runs at every start of the web container, a shell now and then: files of
+    # processes that counted nothing would pile up in PROMETHEUS_MULTIPROC_DIR.
+    from portal.tests.test_settings import run_python
+
+    folder = tmp_path / "metrics"
+    result = run_python(
+        ["manage.py", "check"], "portal.settings_test", PROMETHEUS_MULTIPROC_DIR=str(folder)
+    )
+    assert result.returncode == 0, result.stderr
+    assert not folder.exists() or not list(folder.iterdir())
