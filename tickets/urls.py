@@ -2,7 +2,7 @@ from django.urls import path, register_converter
 
 from tickets.converters import ReferenceConverter
 from tickets.forms_work import WORK_ACTIONS
-from tickets.views import bulk, canned, duty, merchant, saved, search, work
+from tickets.views import bulk, canned, duty, merchant, notifications, saved, search, work
 
 register_converter(ReferenceConverter, "ref")
 
@@ -11,6 +11,7 @@ app_name = "tickets"
 urlpatterns = [
     # Merchant pages
     path("tickets/", merchant.ticket_list, name="list"),
+    path("notifications/", notifications.shop_notifications, name="notifications"),
     path("tickets/new/", merchant.ticket_new, name="new"),
     path("tickets/<ref:reference>/", merchant.ticket_detail, name="detail"),
     path("tickets/<ref:reference>/reply/", merchant.ticket_reply, name="reply"),
@@ -32,6 +33,7 @@ urlpatterns = [
     path("work/search/", search.work_search, name="work_search"),
     path("work/mine/", search.work_mine, name="work_mine"),
     path("work/duty/", duty.work_duty, name="work_duty"),
+    path("work/notifications/", notifications.work_notifications, name="work_notifications"),
     path("work/queues/<int:pk>/save-view/", saved.saved_view_new, name="saved_view_new"),
     path("work/views/<int:pk>/delete/", saved.saved_view_delete, name="saved_view_delete"),
     path("work/canned/", canned.canned_list, name="canned"),
