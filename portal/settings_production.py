@@ -66,3 +66,8 @@ STORAGES = {
     "default": media_storage_from_env(),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+if "change-me" in (STORAGES["default"].get("OPTIONS", {}).get("secret_key") or ""):
+    # The placeholder from .env.example (MinIO's root password in compose) is public.
+    raise ImproperlyConfigured(
+        "MEDIA_S3_SECRET_ACCESS_KEY is still the placeholder from .env.example"
+    )

@@ -282,3 +282,22 @@ def test_smtp_settings_come_from_the_environment() -> None:
     assert values["MAILER_OPTIONS"]["host"] == "smtp.example.cn"
     assert values["MAILER_OPTIONS"]["port"] == 587
     assert values["MAILER_OPTIONS"]["use_tls"] is True
+
+
+def test_the_env_example_s3_secret_is_refused_in_production() -> None:
+    example = (ROOT / ".env.example").read_text()
+    secret = re.search(r"^MEDIA_S3_SECRET_ACCESS_KEY=(.*)$", example, re.MULTILINE)[1]
+    s3 = {"MEDIA_STORAGE": "s3", "MEDIA_S3_BUCKET": "posdesk-media", "MEDIA_S3_ACCESS_KEY_ID": "k"}
+    refused = run_python(
+        ["-c", PRINT_SETTINGS],
+        "portal.settings_production",
+        **production_env(**s3, MEDIA_S3_SECRET_ACCESS_KEY=secret),
+    )
+    assert refused.returncode != 0
+    assert "MEDIA_S3_SECRET_ACCESS_KEY is still the placeholder" in refused.stderr
+    accepted = run_python(
+        ["-c", PRINT_SETTINGS],
+        "portal.settings_production",
+        **production_env(**s3, MEDIA_S3_SECRET_ACCESS_KEY=secrets.token_urlsafe(30)),
+    )
+    assert accepted.returncode == 0, accepted.stderr
