@@ -148,3 +148,14 @@ def test_the_browsers_session_works_with_its_csrf_token(scenario) -> None:  # no
     )
     assert response.status_code == 200
     assert scenario.ticket_a.events.filter(kind="note", body="From the page").exists()
+
+
+def test_the_key_page_pages_a_long_list(scenario, client) -> None:  # noqa: ANN001
+    for n in range(30):
+        ApiKey.issue(user=scenario.world.alice, name=f"key {n:02d}", scope="read")
+    client.force_login(scenario.world.alice)
+    first = client.get(reverse("api:keys")).content.decode()
+    assert "key 29" in first
+    assert "key 00" not in first
+    second = client.get(reverse("api:keys"), {"page": 2}).content.decode()
+    assert "key 00" in second

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from api.forms import KeyForm, RevokeForm
 from api.models import ApiKey
 
-KEYS_SHOWN = 50
+KEYS_PER_PAGE = 25
 
 
 def may_hold_keys(user: object) -> bool:
@@ -49,9 +50,14 @@ def key_list(request: HttpRequest) -> HttpResponse:
             user=user, name=form.cleaned_data["name"], scope=form.cleaned_data["scope"]
         )
         form = KeyForm()
-    keys = list(ApiKey.objects.filter(user=user).order_by("-created_at", "-id")[:KEYS_SHOWN])
-    response = render(request, "api/keys.html", {"form": form, "keys": keys, "token": token})
-    return response
+    page = Paginator(
+        ApiKey.objects.filter(user=user).order_by("-created_at", "-id"), KEYS_PER_PAGE
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "api/keys.html",
+        {"form": form, "keys": page.object_list, "page": page, "token": token},
+    )
 
 
 @require_POST
