@@ -277,8 +277,13 @@ def count(
     selfhelp: QuerySet[SelfHelpSuccess],
     days: set[date],
     hours: dict[int, Hours | None] | None = None,
+    *,
+    few: bool = False,
 ) -> Cells:
-    """The cells of `days` that `tickets` and `selfhelp` contribute (four queries)."""
+    """The cells of `days` that `tickets` and `selfhelp` contribute (four queries).
+
+    `few`: the tickets are a short list of ids (today's): read at once, not through a
+    server-side cursor, whose DECLARE and FETCH cost more round trips than the rows."""
     cells: Cells = {}
     counter = Counter(days, cells, hours if hours is not None else queue_hours())
     ids = tickets.order_by().values("pk")
@@ -293,7 +298,8 @@ def count(
         .values_list("ticket_id", flat=True)
         .distinct()
     )
-    for row in tickets.order_by().values(*TICKET_FIELDS).iterator(chunk_size=5000):
+    rows = tickets.order_by().values(*TICKET_FIELDS)
+    for row in rows if few else rows.iterator(chunk_size=5000):
         counter.ticket(row, quotes.get(row["id"], []), row["id"] in reopened)
     for row in selfhelp.order_by().values(
         "created_at", "category", "device__provider_id", "device__model_id", "merchant__city"
@@ -387,7 +393,10 @@ def cells_for_today(provider_id: int | None) -> Cells:
     if provider_id is not None:
         tickets = tickets.filter(queue__provider_id=provider_id)
         selfhelp = selfhelp.filter(device__provider_id=provider_id)
-    return count(tickets, selfhelp, {today})
+    # The ids first (one index range of Touched), so the quotes, reopens and rows are
+    # then read by primary and foreign keys instead of each joining Touched again.
+    ids = list(tickets.values_list("pk", flat=True))
+    return count(Ticket.objects.filter(pk__in=ids), selfhelp, {today}, few=True)
 
 
 # Keeping them current -----------------------------------------------------------------
