@@ -288,3 +288,20 @@ def test_a_transfer_writes_the_same_events_on_both_paths(scenario: Scenario) -> 
     assert response.status_code == 200
     assert _facts(api_ticket, api_since) == _facts(web_ticket, web_since)
     assert api_ticket.events.filter(kind=TicketEvent.Kind.TRANSFERRED).count() == 1
+
+
+def test_the_message_limit_applies_to_both_sides(scenario: Scenario, settings) -> None:  # noqa: ANN001
+    settings.RATE_LIMIT_REPLIES = (1, 600)
+    world = scenario.world
+    path = f"/api/v1/tickets/{scenario.ticket_a.reference}/"
+    technician = key_client(world.xavier)
+    assert technician.post(path + "note/", {"body": "One"}, format="json").status_code == 200
+    refused = technician.post(path + "note/", {"body": "Two"}, format="json")
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    shop = key_client(world.alice)
+    assert shop.post(path + "reply/", {"body": "Hello"}, format="json").status_code == 200
+    assert shop.post(path + "reply/", {"body": "Again"}, format="json").status_code == 429
+    bodies = set(scenario.ticket_a.events.values_list("body", flat=True))
+    assert {"One", "Hello"} <= bodies
+    assert not {"Two", "Again"} & bodies
