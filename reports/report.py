@@ -259,7 +259,7 @@ def build(provider: Provider | None, start: date, end: date, by: str) -> Report:
     # Today, live.
     today_counts = {"filed": 0, "resolved": 0, "ended": 0}
     if end >= today:
-        cells = cells_for_today(provider.pk if provider else None)
+        cells = cells_for_today(provider.pk if provider else None, {Dim.ALL, dim})
         _add_cells(cells, dim, group_field, total, groups)
         for (_day, _p, _q, cdim, _key), cell in cells.items():
             if cdim == Dim.ALL:

@@ -164,12 +164,20 @@ def dims_of(row: dict[str, Any]) -> list[tuple[str, str]]:
 class Counter:
     """Adds a ticket's contributions to `cells`, only on the days asked for."""
 
-    def __init__(self, days: set[date], cells: Cells, hours: dict[int, Hours | None]) -> None:
-        self.days, self.cells, self.hours = days, cells, hours
+    def __init__(
+        self,
+        days: set[date],
+        cells: Cells,
+        hours: dict[int, Hours | None],
+        dims: set[str] | None = None,
+    ) -> None:
+        self.days, self.cells, self.hours, self.dims = days, cells, hours, dims
 
     def cells_of(self, day: date, row: dict[str, Any]) -> Iterator[Cell]:
         provider, queue = row["queue__provider_id"], row["queue_id"]
         for dim, key in dims_of(row):
+            if self.dims is not None and dim not in self.dims:
+                continue
             k = (day, provider, queue, dim, key)
             cell = self.cells.get(k)
             if cell is None:
@@ -265,7 +273,7 @@ class Counter:
         if day not in self.days:
             return
         for dim, key in dims_of(row):
-            if dim == Dim.WARRANTY:
+            if dim == Dim.WARRANTY or (self.dims is not None and dim not in self.dims):
                 continue
             k = (day, row["queue__provider_id"], None, dim, key)
             cell = self.cells.setdefault(k, Cell())
@@ -279,13 +287,15 @@ def count(
     hours: dict[int, Hours | None] | None = None,
     *,
     few: bool = False,
+    dims: set[str] | None = None,
 ) -> Cells:
     """The cells of `days` that `tickets` and `selfhelp` contribute (four queries).
 
     `few`: the tickets are a short list of ids (today's): read at once, not through a
-    server-side cursor, whose DECLARE and FETCH cost more round trips than the rows."""
+    server-side cursor, whose DECLARE and FETCH cost more round trips than the rows.
+    `dims`: only these breakdowns (a page shows the totals and one)."""
     cells: Cells = {}
-    counter = Counter(days, cells, hours if hours is not None else queue_hours())
+    counter = Counter(days, cells, hours if hours is not None else queue_hours(), dims)
     ids = tickets.order_by().values("pk")
     quotes: dict[int, list[tuple[str, Decimal]]] = {}
     for ticket_id, status, amount in Quote.objects.filter(ticket__in=ids).values_list(
@@ -330,23 +340,21 @@ def build_days(days: Iterable[date]) -> int:
         return 0
     written = 0
     hours = queue_hours()
-    for first, last in ranges(days):
-        chunk_start = first
-        while chunk_start <= last:
-            chunk_end = min(last, chunk_start + timedelta(days=CHUNK_DAYS - 1))
-            chunk = {
-                chunk_start + timedelta(days=n) for n in range((chunk_end - chunk_start).days + 1)
-            }
-            cells = count(
-                Ticket.objects.filter(in_days_q(chunk, MOMENTS)),
-                SelfHelpSuccess.objects.filter(in_days_q(chunk, ["created_at"])),
-                chunk,
-                hours,
-            )
-            with transaction.atomic():
-                DayRollup.objects.filter(day__gte=chunk_start, day__lte=chunk_end).delete()
-                written += len(DayRollup.objects.bulk_create(rows_of(cells), batch_size=2000))
-            chunk_start = chunk_end + timedelta(days=1)
+    ordered = sorted(days)
+    # At most CHUNK_DAYS days per read of the tickets, contiguous or not: the beat task's
+    # days are scattered (an event on an old ticket touches its filing day), and each
+    # read is one pass over the tickets table.
+    for n in range(0, len(ordered), CHUNK_DAYS):
+        chunk = set(ordered[n : n + CHUNK_DAYS])
+        cells = count(
+            Ticket.objects.filter(in_days_q(chunk, MOMENTS)),
+            SelfHelpSuccess.objects.filter(in_days_q(chunk, ["created_at"])),
+            chunk,
+            hours,
+        )
+        with transaction.atomic():
+            DayRollup.objects.filter(day__in=chunk).delete()
+            written += len(DayRollup.objects.bulk_create(rows_of(cells), batch_size=2000))
     return written
 
 
@@ -379,9 +387,9 @@ def touch_today() -> None:
     )
 
 
-def cells_for_today(provider_id: int | None) -> Cells:
+def cells_for_today(provider_id: int | None, dims: set[str] | None = None) -> Cells:
     """Today's cells, counted now from the tickets touched today (queue's provider
-    `provider_id`, or all when None)."""
+    `provider_id`, or all when None), of the breakdowns `dims` (None: all)."""
     today = timezone.localdate()
     touched = Touched.objects.filter(day=today)
     tickets = Ticket.objects.filter(
@@ -396,7 +404,7 @@ def cells_for_today(provider_id: int | None) -> Cells:
     # The ids first (one index range of Touched), so the quotes, reopens and rows are
     # then read by primary and foreign keys instead of each joining Touched again.
     ids = list(tickets.values_list("pk", flat=True))
-    return count(Ticket.objects.filter(pk__in=ids), selfhelp, {today}, few=True)
+    return count(Ticket.objects.filter(pk__in=ids), selfhelp, {today}, few=True, dims=dims)
 
 
 # Keeping them current -----------------------------------------------------------------

@@ -235,3 +235,21 @@ def test_today_is_live(world, as_user) -> None:  # noqa: ANN001
     report = build(world.provider_x, timezone.localdate(), timezone.localdate(), "queue")
     assert (report.total.filed, report.total.first_response_median) == (1, 7)
     assert report.daily[-1][1:] == (1, 0, 1)  # filed today, none resolved, one open
+
+
+def test_scattered_days_are_rebuilt_and_others_kept(world) -> None:  # noqa: ANN001
+    """The beat's days are scattered: each asked-for day is replaced, the others kept."""
+    today = timezone.localdate()
+    far, near, kept = (today - timedelta(days=n) for n in (40, 3, 20))
+    q = queue_of(world.provider_x)
+    for day in (far, near, kept):
+        ticket(world, q, at(day, 9))
+    rollups.build_days({far, near, kept})
+    ticket(world, q, at(far, 10))
+    ticket(world, q, at(near, 10))
+    ticket(world, q, at(kept, 10))  # not rebuilt: still counted once
+    rollups.build_days({far, near})
+    filed = {
+        day: build(world.provider_x, day, day, "queue").total.filed for day in (far, near, kept)
+    }
+    assert filed == {far: 2, near: 2, kept: 1}
