@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -55,6 +56,8 @@ def _drop_cached_users(sender: type, instance: object, **kwargs: object) -> None
     from devices.models import Membership, Merchant, Provider
 
     if sender is get_user_model():
+        if kwargs.get("update_fields") == frozenset({"last_login"}):
+            return  # Django's own stamp at each log-in: nothing a page reads
         forget_users([instance.pk])
     elif sender is Membership:
         forget_users([instance.user_id])
@@ -63,3 +66,12 @@ def _drop_cached_users(sender: type, instance: object, **kwargs: object) -> None
         forget_users(
             Membership.objects.filter(**{field: instance.pk}).values_list("user_id", flat=True)
         )
+
+
+@receiver(user_logged_in, dispatch_uid="auth_user_cache_prime")
+def _prime_cached_user(sender: type, user: object, **kwargs: object) -> None:
+    """Read once at log-in (after Django saved last_login), so the first page after it
+    costs what every later one does."""
+    if settings.USER_CACHE_SECONDS:
+        forget_users([user.pk])
+        MembershipBackend().get_user(user.pk)
