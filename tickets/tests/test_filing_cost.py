@@ -25,10 +25,14 @@ from tickets.tests.filing_helpers import filing_data
 pytestmark = pytest.mark.django_db(transaction=True)
 URL = reverse("tickets:new")
 
-# Pinned from a run; a change that adds one says why here.
+# Pinned from a run (BEGIN, COMMIT and SAVEPOINT count; the other apps' hooks too: the
+# reports' touched row, outages' checks, webhooks' endpoints); a change that adds one
+# says why here. The routing task was 23 before issue 18: the rules and the queue come
+# from the worker's routing table, the attempt is counted in routing's own UPDATE, and
+# the arrival e-mail reuses routing's queue.
 FILING_GET_QUERIES = 3
 FILING_POST_QUERIES = 9
-ROUTING_TASK_QUERIES = 27
+ROUTING_TASK_QUERIES = 19
 
 
 @pytest.fixture
@@ -51,7 +55,13 @@ def _file(client, world) -> tuple[Ticket, list[dict]]:  # noqa: ANN001
     return Ticket.objects.get(device=world.device_a), queries.captured_queries
 
 
-def test_one_task_per_filing_and_it_sends_the_emails(world, as_user, published) -> None:  # noqa: ANN001
+def test_one_task_per_filing_and_it_sends_the_emails(
+    world,  # noqa: ANN001
+    as_user,  # noqa: ANN001
+    published,  # noqa: ANN001
+    settings,  # noqa: ANN001
+) -> None:
+    settings.ROUTING_SENDS_EMAILS = True
     member_of(UserFactory(username="alice-colleague"), merchant=world.merchant_a)
     ticket, _sql = _file(as_user(world.alice), world)
     assert published == [("tickets.tasks.route_ticket", (ticket.pk,))]
@@ -68,13 +78,7 @@ def test_one_task_per_filing_and_it_sends_the_emails(world, as_user, published) 
     assert published == [("tickets.tasks.route_ticket", (ticket.pk,))]
 
 
-def test_without_routing_sending_an_email_task_is_queued(
-    world,  # noqa: ANN001
-    as_user,  # noqa: ANN001
-    published,  # noqa: ANN001
-    settings,  # noqa: ANN001
-) -> None:
-    settings.ROUTING_SENDS_EMAILS = False
+def test_by_default_the_emails_have_a_task_of_their_own(world, as_user, published) -> None:  # noqa: ANN001
     ticket, _sql = _file(as_user(world.alice), world)
     route_ticket.apply(args=(ticket.pk,))
     assert [name for name, _args in published] == [
