@@ -10,6 +10,7 @@ from django.urls import reverse
 from devices.models import Membership
 from reports import rollups
 from reports.tests.helpers import hand_made
+from tests.factories import DeviceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -131,11 +132,20 @@ def test_queries_do_not_grow_with_rows(world, made, as_user) -> None:  # noqa: A
     with CaptureQueriesContext(connection) as before:
         assert client.get(url, params).status_code == 200
     for n in range(40):
-        ticket(world, made["queue"], at(made["d1"], 15, n), resolved_at=at(made["d2"], 9, n))
+        # A terminal of a model of its own each: more rows and more groups.
+        device = DeviceFactory(merchant=world.merchant_a, provider=world.provider_x)
+        ticket(
+            world,
+            made["queue"],
+            at(made["d1"], 15, n),
+            resolved_at=at(made["d2"], 9, n),
+            device=device,
+        )
     rollups.build_days({made["d1"], made["d2"]})
     with CaptureQueriesContext(connection) as after:
         response = client.get(url, params)
     assert response.context["report"].total.filed == 44
+    assert len(response.context["report"].groups) > 10
     assert len(after) == len(before) <= 15
 
 
