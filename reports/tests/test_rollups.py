@@ -253,3 +253,22 @@ def test_scattered_days_are_rebuilt_and_others_kept(world) -> None:  # noqa: ANN
         day: build(world.provider_x, day, day, "queue").total.filed for day in (far, near, kept)
     }
     assert filed == {far: 2, near: 2, kept: 1}
+
+
+def test_beat_runs_the_rollup_tasks(world, settings) -> None:  # noqa: ANN001
+    """Beat's two entries name registered tasks, and each rebuilds what it should."""
+    from portal.celery import app
+    from reports import tasks
+
+    names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"reports.tasks.rollup_touched", "reports.tasks.rollup_refresh"} <= names
+    assert {"reports.tasks.rollup_touched", "reports.tasks.rollup_refresh"} <= set(app.tasks)
+    day = timezone.localdate() - timedelta(days=2)
+    t = ticket(world, queue_of(world.provider_x), at(day, 9))
+    rollups.touch([t.pk], {day})
+    tasks.rollup_touched.apply()
+    assert build(world.provider_x, day, day, "queue").total.filed == 1
+    DayRollup.objects.all().delete()
+    settings.REPORTS_REFRESH_DAYS = 3
+    tasks.rollup_refresh.apply()
+    assert build(world.provider_x, day, day, "queue").total.filed == 1
