@@ -19,6 +19,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.validators import refuse_control_characters
+from tickets.pci import refuse_card_number
+
 # What a key looks like: "pd_" + prefix + "_" + secret. The prefix finds the row (indexed,
 # unique), the secret is compared as its hash in constant time.
 TOKEN_START = "pd_"
@@ -46,7 +49,9 @@ class ApiKey(models.Model):
         related_name="api_keys",
         verbose_name=_("owner"),
     )
-    name = models.CharField(_("name"), max_length=80)
+    name = models.CharField(
+        _("name"), max_length=80, validators=[refuse_card_number, refuse_control_characters]
+    )
     prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
     hashed_secret = models.CharField(max_length=64, editable=False)
     scope = models.CharField(_("scope"), max_length=8, choices=Scope.choices, default=Scope.READ)

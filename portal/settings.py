@@ -498,3 +498,8 @@ from portal.env import media_storage_from_env  # noqa: E402 (this section's own 
 STORAGES = {**STORAGES, "default": media_storage_from_env()}
 # `manage.py backup` (make backup) writes a folder per run here (ops.backup).
 BACKUP_DIR = Path(env_str("BACKUP_DIR", "") or BASE_DIR / "backups")
+
+# reports.DayRollup's unique key treats an empty breakdown value as one value
+# (nulls_distinct=False): PostgreSQL enforces it; the SQLite of `make run` cannot, and the
+# rollup builder, which deletes a day's rows before writing them, does not rely on it.
+SILENCED_SYSTEM_CHECKS = ["models.W047"]

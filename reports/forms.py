@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from devices.models import Provider
+from portal.validators import EARLIEST_DATE, validate_past_date
 from reports.report import BREAKDOWNS
 
 DEFAULT_DAYS = 30
@@ -28,11 +29,18 @@ BREAKDOWN_LABELS = {
 
 
 class ReportForm(forms.Form):
+    # Days that can hold tickets: from 1990 up to today (a bad one reads as not given).
     start = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_past_date],
     )
     end = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_past_date],
     )
     by = forms.ChoiceField(label=_("Break down by"), required=False, choices=[])
     provider = forms.ModelChoiceField(
@@ -43,15 +51,19 @@ class ReportForm(forms.Form):
     )
     page = forms.IntegerField(required=False, min_value=1, max_value=10_000)
 
-    def __init__(self, data: QueryDict, *, admin: bool) -> None:
+    def __init__(
+        self, data: QueryDict | dict | None = None, *, admin: bool, files: object = None
+    ) -> None:
         # The range shown in the form is the one the report uses, also when not given.
-        data = data.copy()
+        data = (data or QueryDict()).copy()
         today = timezone.localdate()
         data.setdefault("end", today.isoformat())
         try:
             end = date.fromisoformat(str(data.get("end")))
         except ValueError:
             end = today
+        if not EARLIEST_DATE <= end <= today:
+            end = today  # the field refuses it; the default start is counted from today
         data.setdefault("start", (end - timedelta(days=DEFAULT_DAYS - 1)).isoformat())
         super().__init__(data)
         self.admin = admin

@@ -23,6 +23,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.validators import refuse_control_characters
+from tickets.pci import refuse_card_number
+
 
 def new_secret() -> str:
     return "whsec_" + secrets.token_hex(24)
@@ -50,7 +53,12 @@ class Endpoint(models.Model):
         verbose_name=_("provider"),
     )
     url = models.URLField(_("URL"), max_length=500)
-    description = models.CharField(_("description"), max_length=120, blank=True)
+    description = models.CharField(
+        _("description"),
+        max_length=120,
+        blank=True,
+        validators=[refuse_card_number, refuse_control_characters],
+    )
     # A list of Event values; never empty (the form refuses it).
     events = models.JSONField(_("events"), default=list)
     # In clear: signing needs it. Shown to the manager once, when made or replaced.

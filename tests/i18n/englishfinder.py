@@ -71,6 +71,7 @@ TERMS = frozenset(
         "POS",
         "App",
         "CSV",
+        "XLSX",
         "Excel",
         "UTF",
         "PDF",

@@ -13,6 +13,7 @@ template on disk must have been written, or the test names it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,21 @@ def test_every_email_is_chinese_for_a_chinese_reader(lived_in: LivedIn) -> None:
             row = OutboundEmail.objects.filter(kind="warranty_reminder").order_by("pk").first()
             reminder[language] = _parts(row)
     compare("devices/email/warranty_reminder", "reminder", reminder["en"], reminder["zh-hans"])
+
+    # The arrivals digest a technician may choose instead of an e-mail per ticket: Xena's
+    # window covers the lived-in world's tickets of X's queues.
+    digest = {}
+    xena = lived_in.world.xena
+    for language in LANGUAGES:
+        _everyone_reads(language)
+        with rolled_back():
+            User.objects.filter(pk=xena.pk).update(
+                notify_arrivals="digest", digest_minutes=1440, digest_sent_until=None
+            )
+            assert notifications.send_digests(now=timezone.now() + timedelta(minutes=5)) >= 1
+            row = OutboundEmail.objects.filter(kind="arrivals_digest").order_by("pk").first()
+            digest[language] = _parts(row)
+    compare("tickets/email/arrivals_digest", "digest", digest["en"], digest["zh-hans"])
 
     # Outages: the technicians hear of a suspected incident; the shops of each update.
     def outbox_rows(kind: str, write: Callable[[], object]) -> dict[str, dict]:

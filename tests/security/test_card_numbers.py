@@ -153,6 +153,23 @@ NOT_FREE_TEXT = {
     "mail.OutboundEmail.text",
     "mail.OutboundEmail.html",
     "mail.OutboundEmail.last_error",
+    # The reply address PosDesk signs for each reader (mail.replies), never typed.
+    "mail.OutboundEmail.reply_to",
+    # API keys (api): the lookup prefix and the hash of a secret PosDesk made.
+    "api.ApiKey.prefix",
+    "api.ApiKey.hashed_secret",
+    # Reports (reports): the breakdown value a rollup row is keyed by, copied from
+    # checked fields (a model's, a city's, a category's code).
+    "reports.DayRollup.key",
+    # Webhooks (webhooks): the secret PosDesk made; the endpoint's address, checked as a
+    # URL and by the SSRF guard; the JSON body PosDesk wrote and the event it came
+    # from; what the endpoint answered, or why it could not be reached (a log).
+    "webhooks.Endpoint.secret",
+    "webhooks.Endpoint.url",
+    "webhooks.Delivery.body",
+    "webhooks.Delivery.source",
+    "webhooks.DeliveryAttempt.error",
+    "webhooks.DeliveryAttempt.response",
 }
 
 
@@ -233,6 +250,9 @@ FORM_ARGUMENTS: dict[str, Callable[[Setting], dict[str, object]]] = {
     "tickets.forms_work.DuplicateForm": lambda s: {"provider": s.world.provider_x},
     "outages.forms.MeTooForm": lambda s: {"merchant": s.world.merchant_a},
     "tickets.forms_canned.CannedReplyForm": lambda s: {"provider_id": s.world.provider_x.pk},
+    "webhooks.forms.EndpointForm": lambda s: {"provider_id": s.world.provider_x.pk},
+    # A report's range and breakdown (dates and choices): the dates are checked.
+    "reports.forms.ReportForm": lambda s: {"admin": True},
 }
 
 

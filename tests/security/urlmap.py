@@ -29,6 +29,8 @@ KWARG_KINDS: list[tuple[str, str, str]] = [
     ("outages:*", "pk", "incident"),
     ("outages:*", "reference", "ticket"),
     ("repairs:*", "reference", "ticket"),
+    # A queue's list as CSV or XLSX (reports, issue 15).
+    ("reports:queue_export", "pk", "queue"),
     # A provider's webhooks (issue 16): its managers' endpoints and deliveries.
     ("webhooks:delivery", "pk", "webhook_delivery"),
     ("webhooks:redeliver", "pk", "webhook_delivery"),
@@ -38,6 +40,13 @@ KWARG_KINDS: list[tuple[str, str, str]] = [
     ("api:queue*", "pk", "queue"),
     ("api:incident*", "pk", "incident"),
     ("api:ticket*", "reference", "ticket"),
+]
+
+# Keywords that pick a file format or a report's table, not an object (reports, issue 15):
+# every caller asks with the same value, so they have no "another user's" variant.
+FIXED_KWARGS: list[tuple[str, str, str]] = [
+    ("reports:*", "fmt", "csv"),
+    ("reports:export", "table", "breakdown"),
 ]
 
 # Reachable without logging in (everything else redirects to log-in, or is a 404/405).
@@ -109,9 +118,24 @@ class UnknownKwarg(Exception):
     pass
 
 
-def kinds_for(url: ProjectUrl) -> dict[str, str]:
-    kinds = {}
+def fixed_kwargs(url: ProjectUrl) -> dict[str, str]:
+    """The keywords of `url` that are not objects (`FIXED_KWARGS`), with their value."""
+    fixed = {}
     for kwarg in url.kwargs:
+        for glob, name, value in FIXED_KWARGS:
+            if name == kwarg and fnmatch.fnmatchcase(url.name, glob):
+                fixed[kwarg] = value
+                break
+    return fixed
+
+
+def kinds_for(url: ProjectUrl) -> dict[str, str]:
+    """The object each of `url`'s keywords points at (the fixed ones left out)."""
+    kinds = {}
+    fixed = fixed_kwargs(url)
+    for kwarg in url.kwargs:
+        if kwarg in fixed:
+            continue
         kind = kind_of(url.name, kwarg)
         if kind is None:
             raise UnknownKwarg(
@@ -139,8 +163,11 @@ def foreign_variants(
         if not any(choice):
             continue
         kwargs = {
-            name: (foreign if is_foreign else own)[kinds[name]]
-            for name, is_foreign in zip(names, choice, strict=True)
+            **fixed_kwargs(url),
+            **{
+                name: (foreign if is_foreign else own)[kinds[name]]
+                for name, is_foreign in zip(names, choice, strict=True)
+            },
         }
         label = ",".join(
             f"{name}={'foreign' if is_foreign else 'own'}"
@@ -152,4 +179,5 @@ def foreign_variants(
 
 def own_url(url: ProjectUrl, own: dict[str, object]) -> str:
     kinds = kinds_for(url)
-    return reverse(url.name, kwargs={name: own[kind] for name, kind in kinds.items()})
+    kwargs = {name: own[kind] for name, kind in kinds.items()}
+    return reverse(url.name, kwargs={**fixed_kwargs(url), **kwargs})

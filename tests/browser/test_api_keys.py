@@ -11,15 +11,12 @@ import urllib.request
 import pytest
 
 from devices.models import Membership
-
-# The browser suite's fixtures: Chromium, the live server, the watch on every page.
-from tests.browser.conftest import _eager_celery, browser, open_session  # noqa: F401
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_shop_creates_a_key_on_a_phone_and_uses_it(world, open_session) -> None:  # noqa: ANN001, F811
+def test_a_shop_creates_a_key_on_a_phone_and_uses_it(world, open_session) -> None:  # noqa: ANN001
     shop = open_session(phone=True)
     shop.log_in("alice", PASSWORD)
     shop.nav("API keys")
@@ -32,7 +29,7 @@ def test_a_shop_creates_a_key_on_a_phone_and_uses_it(world, open_session) -> Non
     assert token not in shop.text()
     assert "Till sync" in shop.text()
     shop.screenshot("api-keys-phone")
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 - the live server
         shop.base_url + "/api/v1/terminals/",
         headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
     )
@@ -41,7 +38,7 @@ def test_a_shop_creates_a_key_on_a_phone_and_uses_it(world, open_session) -> Non
     assert [t["id"] for t in results] == [world.device_a.pk]
 
 
-def test_the_docs_page_works_under_the_csp(world, open_session) -> None:  # noqa: ANN001, F811
+def test_the_docs_page_works_under_the_csp(world, open_session) -> None:  # noqa: ANN001
     Membership.objects.filter(user=world.xavier).update(manager=True)
     manager = open_session()
     manager.log_in("xavier", PASSWORD)
