@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from django.contrib.auth.decorators import login_required
 from django.db.models import F, Q
 from django.http import Http404, HttpRequest, HttpResponseBase
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
@@ -25,9 +24,10 @@ from devices.warranty import WarrantyStatus
 from portal.access import merchant_of, provider_of
 from reports import export, ticket_rows
 from tickets import search
+from tickets.access import technician_queue
 from tickets.forms import TicketFilterForm
 from tickets.forms_work import QueueFilterForm
-from tickets.models import Queue, Ticket
+from tickets.models import Ticket
 from tickets.views.search import MINE_OPEN, MINE_RESOLVED, MINE_WAITING, MineForm, SearchForm
 from tickets.views.search import _values as form_values
 from tickets.views.work import SORTS, _filtered
@@ -42,8 +42,7 @@ def _format(fmt: str) -> str:
 @require_safe
 @login_required
 def queue_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
-    provider = provider_of(request)
-    queue = get_object_or_404(Queue, pk=pk, provider=provider)
+    queue = technician_queue(request, pk)
     fmt = _format(fmt)
     now = timezone.now()
     values = QueueFilterForm(request.GET).values()

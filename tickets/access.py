@@ -2,7 +2,8 @@
 
 A merchant reaches only its own tickets, a technician only tickets in its
 provider's queues; anything else answers 404, the same as a ticket that does
-not exist, so a guessed reference tells nothing.
+not exist, so a guessed reference tells nothing. A technician's queue is
+fetched the same way.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
 
 from portal.access import merchant_for_user, provider_for_user
-from tickets.models import Ticket
+from tickets.models import Queue, Ticket
 from tickets.workflow import MERCHANT, TECHNICIAN
 
 if TYPE_CHECKING:
@@ -49,6 +51,11 @@ def merchant_ticket(request: HttpRequest, reference: str) -> Ticket:
 
 def technician_ticket(request: HttpRequest, reference: str) -> Ticket:
     return technician_ticket_for(request.user, reference)
+
+
+def technician_queue(request: HttpRequest, pk: int) -> Queue:
+    """A queue of the user's provider, or 404 (the queue page's and its export's rule)."""
+    return get_object_or_404(Queue, pk=pk, provider=provider_for_user(request.user))
 
 
 def ticket_for_any_role(request: HttpRequest, reference: str) -> tuple[Ticket, str]:

@@ -19,7 +19,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, F, FilteredRelation, Q
 from django.http import FileResponse, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,7 +31,7 @@ from outages.models import IncidentTicket
 from outages.views_work import home_incidents
 from portal.access import provider_of
 from tickets import canned, limits, saved_views, sla, workflow
-from tickets.access import technician_ticket
+from tickets.access import technician_queue, technician_ticket
 from tickets.forms_work import (
     ASSIGNED_ME,
     ASSIGNED_NOBODY,
@@ -231,8 +231,8 @@ def _filtered(
 @require_safe
 @login_required
 def work_queue(request: HttpRequest, pk: int) -> HttpResponse:
-    provider = provider_of(request)
-    queue = get_object_or_404(Queue, pk=pk, provider=provider)
+    queue = technician_queue(request, pk)
+    provider = provider_of(request)  # the user's, cached with it: no query
     now = timezone.now()
     form = QueueFilterForm(request.GET)
     values = form.values()
