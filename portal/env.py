@@ -108,7 +108,7 @@ def caches_from_env() -> dict[str, dict]:
         raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL, not {url!r}")
     return {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "portal.cache.RedisCache",
             "LOCATION": url,
             "KEY_PREFIX": "posdesk",
             # Redis down must cost a request a second at most (portal.limits then allows).

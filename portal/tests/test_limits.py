@@ -110,7 +110,7 @@ def test_the_cache_is_redis_from_cache_url_else_local_memory(monkeypatch) -> Non
     assert caches_from_env()["default"]["BACKEND"].endswith("LocMemCache")
     monkeypatch.setenv("CACHE_URL", "redis://127.0.0.1:6379/3")
     default = caches_from_env()["default"]
-    assert default["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert default["BACKEND"] == "portal.cache.RedisCache"
     assert default["LOCATION"] == "redis://127.0.0.1:6379/3"
     monkeypatch.setenv("CACHE_URL", "memcached://127.0.0.1")
     with pytest.raises(ImproperlyConfigured, match="CACHE_URL"):
