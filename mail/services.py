@@ -41,7 +41,7 @@ from django.utils import timezone, translation
 from django.utils.html import escape
 
 from mail.models import OutboundEmail, message_id_for
-from portal import broker
+from portal import broker, claims
 from portal.language import language_of
 
 if TYPE_CHECKING:
@@ -223,42 +223,28 @@ def backoff(attempts: int) -> timedelta:
 
 
 def claim(now: datetime, *, ids: Sequence[int] | None = None, limit: int) -> list[OutboundEmail]:
-    """Take up to `limit` due rows (of `ids`, when given) for this worker alone.
-
-    The UPDATE repeats the `due` condition, so of two workers picking the same rows
-    only the first to commit gets them (the second's UPDATE matches none), on any
-    database. SKIP LOCKED spares PostgreSQL the wait: rows another worker is claiming
-    right now are left to it. Each claim counts as an attempt, so one taken back from
-    a dead worker shows `attempts` > 1."""
-    token = uuid.uuid4()
-    due = OutboundEmail.objects.due(now)
-    if ids is not None:
-        due = due.filter(pk__in=ids)
+    """Take up to `limit` due rows (of `ids`, when given) for this worker alone
+    (portal.claims). A row taken back from a dead worker records that as its failure."""
     lost = Q(status=Status.SENDING)  # due and still `sending`: its worker's lease ran out
-    with transaction.atomic():
-        picked = list(
-            due.select_for_update(skip_locked=True)
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
-        if not picked:
-            return []
-        OutboundEmail.objects.due(now).filter(pk__in=picked).update(
-            status=Status.SENDING,
-            claim=token,
-            attempts=F("attempts") + 1,
-            next_attempt_at=now + timedelta(seconds=settings.EMAIL_OUTBOX_LEASE_SECONDS),
-            last_error=Case(
+    rows = claims.claim(
+        OutboundEmail,
+        now,
+        ids=ids,
+        limit=limit,
+        lease=timedelta(seconds=settings.EMAIL_OUTBOX_LEASE_SECONDS),
+        also={
+            "last_error": Case(
                 When(lost, then=Value(LOST_WORKER)),
                 default=F("last_error"),
                 output_field=TextField(),
             ),
-            first_failure_at=Case(
+            "first_failure_at": Case(
                 When(lost & Q(first_failure_at__isnull=True), then=Value(now)),
                 default=F("first_failure_at"),
             ),
-        )
-    return list(OutboundEmail.objects.filter(claim=token, status=Status.SENDING).order_by("pk"))
+        },
+    )
+    return list(rows.order_by("pk"))
 
 
 def _describe(error: BaseException) -> str:
@@ -308,14 +294,6 @@ def _record_sent(row: OutboundEmail) -> None:
     )
 
 
-def _release(rows: Sequence[OutboundEmail], now: datetime) -> None:
-    """Rows claimed but never tried: back to `pending` at once, the attempt not counted."""
-    for row in rows:
-        OutboundEmail.objects.filter(pk=row.pk, claim=row.claim, status=Status.SENDING).update(
-            status=Status.PENDING, claim=None, attempts=F("attempts") - 1, next_attempt_at=now
-        )
-
-
 def deliver(
     ids: Sequence[int] | None = None, *, now: datetime | None = None, limit: int = BATCH_SIZE
 ) -> Delivery:
@@ -351,7 +329,7 @@ def deliver(
     except SoftTimeLimitExceeded:
         # Cut short by Celery: the message in flight may have arrived (its lease brings
         # it back, with the same Message-ID); the others were never tried.
-        _release(unsent[1:], now)
+        claims.release(OutboundEmail, unsent[1:], now)
         raise
     except OSError as error:
         # Unreachable, refused, timed out or gone away (smtplib's errors are OSErrors):

@@ -5,9 +5,9 @@
   `Delivery` per endpoint of the provider that wants the event, in that transaction,
   and ask the `webhooks` queue to send them once it commits. A broker that is down
   leaves the rows for the sweep; a rolled-back event leaves no row.
-- `deliver` sends due rows: claims them (one conditional UPDATE, as mail.services
-  does, so two workers never send one row), POSTs each signed body through the SSRF
-  guard (webhooks.http), logs the attempt and records the outcome.
+- `deliver` sends due rows: claims them (portal.claims, as mail.services does: one
+  conditional UPDATE, so two workers never send one row), POSTs each signed body
+  through the SSRF guard (webhooks.http), logs the attempt and records the outcome.
 - `sweep` (beat, every WEBHOOKS_SWEEP_SECONDS): rows whose task never came, whose
   retry time has come, or whose worker died.
 - `redeliver`: a manager sends a delivery again now, whatever its status.
@@ -34,10 +34,9 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from portal import broker
+from portal import broker, claims
 from webhooks import http
 from webhooks.models import Delivery, DeliveryAttempt, Endpoint, Event
 
@@ -258,30 +257,16 @@ def backoff(attempts: int) -> timedelta:
 
 
 def claim(now: datetime, *, ids: Sequence[int] | None = None, limit: int) -> list[Delivery]:
-    """Take up to `limit` due rows for this worker alone (see mail.services.claim)."""
-    token = uuid.uuid4()
-    due = Delivery.objects.due(now)
-    if ids is not None:
-        due = due.filter(pk__in=ids)
-    with transaction.atomic():
-        picked = list(
-            due.select_for_update(skip_locked=True)
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
-        if not picked:
-            return []
-        Delivery.objects.due(now).filter(pk__in=picked).update(
-            status=Status.SENDING,
-            claim=token,
-            attempts=F("attempts") + 1,
-            next_attempt_at=now + timedelta(seconds=settings.WEBHOOKS_LEASE_SECONDS),
-        )
-    return list(
-        Delivery.objects.filter(claim=token, status=Status.SENDING)
-        .select_related("endpoint")
-        .order_by("pk")
+    """Take up to `limit` due rows (of `ids`, when given) for this worker alone
+    (portal.claims)."""
+    rows = claims.claim(
+        Delivery,
+        now,
+        ids=ids,
+        limit=limit,
+        lease=timedelta(seconds=settings.WEBHOOKS_LEASE_SECONDS),
     )
+    return list(rows.select_related("endpoint").order_by("pk"))
 
 
 def send_one(delivery: Delivery, *, now: datetime) -> str:
@@ -341,15 +326,7 @@ def deliver(
         except SoftTimeLimitExceeded:
             # Cut short by Celery (slow endpoints): the one in flight comes back with its
             # lease; the others were never tried and are due again at once, uncounted.
-            for untried in rows[index + 1 :]:
-                Delivery.objects.filter(
-                    pk=untried.pk, claim=untried.claim, status=Status.SENDING
-                ).update(
-                    status=Status.PENDING,
-                    claim=None,
-                    attempts=F("attempts") - 1,
-                    next_attempt_at=now,
-                )
+            claims.release(Delivery, rows[index + 1 :], now)
             raise
     return totals
 
