@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -68,6 +68,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "W7 search, Chinese": ("p99 <", 100),
     "W8 API ticket list": ("p99 <", 60),
     "W6 reports page": ("p99 <", 300),
+    "W5 route + link latency": ("p99 <", 1000),
 }
 QUERY_LIMITS = {
     "W2 queue page": 12,
@@ -75,6 +76,20 @@ QUERY_LIMITS = {
     "W8 API ticket list": 8,
     "W6 reports page": 15,
 }
+# Targets relative to another row of the same run: row -> (the other row, factor of its tx/s).
+RELATIVE_TARGETS: dict[str, tuple[str, float]] = {
+    "W5 outage burst": ("W1 file a ticket", 0.9),
+    "W8 API filing": ("W1 file a ticket", 1.0),
+}
+# Server CPU (gunicorn + worker + PostgreSQL) per transaction, ms: row -> at most.
+CPU_TARGETS: dict[str, float] = {
+    "W0 logged-in page": 2,
+    "W1 file a ticket": 25,
+    "W2 queue page": 20,
+    "W3 ticket page": 20,
+}
+# The CPU columns: CpuMeter's process groups, and "server", the sum of the first three.
+CPU_GROUPS = ("gunicorn", "worker", "postgres")
 
 
 @dataclass
@@ -91,6 +106,40 @@ class Row:
     # A target worked out by the workload itself (W5's is relative to W1's rate).
     target_text: str = ""
     passed: bool | None = None
+    run: int = 1  # which repetition made it
+    # The machine during the workload that made the row: load_start, load_end, steal.
+    machine: dict[str, float | None] = field(default_factory=dict)
+
+    @property
+    def skipped(self) -> bool:
+        return self.note.startswith("skipped")
+
+    def cpu_ms(self) -> dict[str, float]:
+        """CPU ms per transaction by group (gunicorn, worker, postgres, server, loadgen)."""
+        if self.result is None:
+            return {}
+        return dict(self.result.extra.get("cpu_ms") or {})
+
+    def figures(self) -> dict[str, float | None]:
+        """Every number of the row, NaN as None: what the medians are taken of."""
+        r = self.result
+        if r is not None:
+            out = {
+                "ok": r.count,
+                "errors": r.errors,
+                "rate": r.rate,
+                "p50": r.pct(50),
+                "p95": r.pct(95),
+                "p99": r.pct(99),
+            }
+        else:
+            out = {"ok": self.count, "errors": None, "rate": None, "p50": self.p50}
+            out.update({"p95": None, "p99": self.p99})
+        out.update({"queries": self.queries, "sql_ms": self.sql_ms})
+        cpu = self.cpu_ms()
+        for name in (*CPU_GROUPS, "server", "loadgen"):
+            out[name] = cpu.get(name)
+        return {k: (None if v is None or v != v else float(v)) for k, v in out.items()}
 
     def verdict(self) -> str:
         if self.target_text:
@@ -100,9 +149,7 @@ class Row:
                 return "n/a"
             return "ok" if self.passed else "MISSED"
         target = TARGETS.get(self.workload)
-        if target is None or self.clients not in (1, 8, "-"):
-            return ""
-        if self.workload.startswith(("W2", "W3", "W4", "W6", "W7", "W8")) and self.clients != 1:
+        if target is None or not judged(self.workload, self.clients):
             return ""
         what, limit = target
         if self.result is not None and self.result.errors:
@@ -119,6 +166,14 @@ class Row:
         if value is None:
             return "n/a"
         return "ok" if ok else "MISSED"
+
+
+def judged(workload: str, clients: int | str) -> bool:
+    """Whether a target is judged on this row: W2-W8's on the 1-client row, W0's and W1's
+    on the 8-client row, the rows read from the database ("-") always."""
+    if clients not in (1, 8, "-"):
+        return False
+    return not (workload.startswith(("W2", "W3", "W4", "W6", "W7", "W8")) and clients != 1)
 
 
 # --- processes we start -------------------------------------------------------------
@@ -220,18 +275,33 @@ class CpuMeter:
         return out
 
     @staticmethod
-    def per_tx(before: dict, after: dict, count: int) -> str:
+    def per_tx(before: dict, after: dict, count: int) -> dict[str, float]:
+        """CPU ms per transaction of each group, and "server": gunicorn + worker +
+        PostgreSQL (empty without transactions)."""
         if count <= 0:
-            return ""
-        parts = []
-        for name in ("gunicorn", "celery", "postgres", "loadgen"):
+            return {}
+        out = {}
+        for name, key in (
+            ("gunicorn", "gunicorn"),
+            ("celery", "worker"),
+            ("postgres", "postgres"),
+            ("loadgen", "loadgen"),
+        ):
             if name not in after:
                 continue
             spent = sum(
                 seconds - before.get(name, {}).get(pid, 0.0) for pid, seconds in after[name].items()
             )
-            parts.append(f"{name} {spent * 1000 / count:.1f}")
-        return "CPU ms per transaction: " + ", ".join(parts)
+            out[key] = spent * 1000 / count
+        out["server"] = sum(out.get(name, 0.0) for name in CPU_GROUPS)
+        return out
+
+    @staticmethod
+    def describe(cpu_ms: dict[str, float]) -> str:
+        if not cpu_ms:
+            return ""
+        names = [n for n in (*CPU_GROUPS, "server", "loadgen") if n in cpu_ms]
+        return "CPU ms per transaction: " + ", ".join(f"{n} {cpu_ms[n]:.1f}" for n in names)
 
 
 def free_port() -> int:
@@ -461,6 +531,10 @@ def file_a_ticket(client: Client) -> None:
     raise BenchError(f"POST {path} answered {response.status}")
 
 
+# W0's logged-in page: login_required, a static template in the site's layout.
+W0_LOGGED_IN_PATH = "/accounts/password/done/"
+
+
 def getter(path: str) -> Callable[[Client], None]:
     def action(client: Client) -> None:
         response = client.get(path)
@@ -482,6 +556,7 @@ class Bench:
         self.sessions: dict[str, Client] = {}
         self.rows: list[Row] = []
         self.w1_rate: float | None = None  # W5's target is relative to it
+        self.run_index = 1  # the repetition under way (--repeat)
 
     def logged_in(self, usernames: list[str]) -> list[Client]:
         """Clients logged in through the real form; a session is reused across phases."""
@@ -526,8 +601,8 @@ class Bench:
         result = run_phase(label, clients, action, duration=duration, **kw)
         if self.cpu:
             result.extra["cpu_before"] = before
-            result.extra["cpu"] = CpuMeter.per_tx(before, self.cpu.read(), result.total)
-            print(f"    {result.extra['cpu']}")
+            result.extra["cpu_ms"] = CpuMeter.per_tx(before, self.cpu.read(), result.total)
+            print(f"    {CpuMeter.describe(result.extra['cpu_ms'])}")
         print(
             f"    {result.count} ok, {result.errors} errors, {result.rate:.1f}/s, "
             f"p50 {result.pct(50):.1f} ms, p99 {result.pct(99):.1f} ms"
@@ -541,9 +616,22 @@ class Bench:
         self.rows.append(Row(workload, clients, note=f"skipped: {why}"))
 
     def w0(self) -> None:
+        """The machine's ceiling: the log-in page anonymously, then a trivial page logged in
+        (W1's merchants, logged in through the form; the session and user look-ups every
+        logged-in page makes, a template with the site's layout)."""
         clients = [Client(self.port) for _ in range(self.args.clients)]
         result = self.phase("W0 ceiling", clients, getter("/accounts/login/"))
+        for client in clients:
+            client.close()
         self.rows.append(Row("W0 ceiling", len(clients), result, note="anonymous GET log-in page"))
+        label, path = "W0 logged-in page", W0_LOGGED_IN_PATH
+        clients = self.logged_in(self.meta.w1_users[: self.args.clients])
+        why = self.probe(clients[0], path)
+        if why:
+            self.skip(label, len(clients), why)
+            return
+        result = self.phase(label, clients, getter(path))
+        self.rows.append(Row(label, len(clients), result, note=f"a merchant GETs {path}"))
 
     def w1(self) -> None:
         from django.db.models import Max
@@ -607,9 +695,10 @@ class Bench:
         CPU until it has been idle for two seconds, and divide by the transactions."""
         drain_from = time.monotonic()
         last = self.wait_worker_idle(limit=600)
-        result.extra["cpu"] = CpuMeter.per_tx(result.extra["cpu_before"], last, transactions)
+        result.extra["cpu_ms"] = CpuMeter.per_tx(result.extra["cpu_before"], last, transactions)
         drained = time.monotonic() - drain_from
-        print(f"    {result.extra['cpu']} (worker drained {drained:.0f} s after the check)")
+        cpu = CpuMeter.describe(result.extra["cpu_ms"])
+        print(f"    {cpu} (worker drained {drained:.0f} s after the check)")
 
     def w5(self) -> None:
         """The outage burst, then the fan-out (bench/w5.py)."""
@@ -767,7 +856,7 @@ class Bench:
         for n in client_counts:
             result = self.phase(f"{workload} ({n})", clients[:n], getter(path))
             self.rows.append(Row(workload, n, result, queries, sql_ms, note=path))
-        if workload in self.args.profile:
+        if workload.split()[0] in self.args.profile and self.run_index == 1:
             report = profile_view(usernames[0], path)
             print(report)
             CACHE.mkdir(exist_ok=True)
@@ -822,7 +911,24 @@ class Bench:
         self.read_workload("W4 device list", user, "/devices/", (1,))
 
 
-# --- the table ---------------------------------------------------------------------
+# --- the table: medians and spreads over the repetitions ---------------------------
+
+# The figures of a row, as Row.figures names them; the table shows their medians.
+FIGURES = (
+    "ok",
+    "errors",
+    "rate",
+    "p50",
+    "p95",
+    "p99",
+    "queries",
+    "sql_ms",
+    *CPU_GROUPS,
+    "server",
+    "loadgen",
+)
+STEAL_WARNING = 5.0  # % of CPU time stolen by the hypervisor during a workload
+LOAD_WARNING = 2.0  # load average at a workload's start, per CPU
 
 
 def fmt(value: float | None, digits: int = 1) -> str:
@@ -831,48 +937,382 @@ def fmt(value: float | None, digits: int = 1) -> str:
     return f"{value:.{digits}f}"
 
 
-def table(rows: list[Row]) -> str:
-    head = (
-        "| workload | clients | ok | errors | tx/s | p50 ms | p95 ms | p99 ms "
-        "| queries | SQL ms | target | result |"
-    )
-    lines = [head, "|" + "---|" * 12]
-    for row in rows:
-        r = row.result
-        target = TARGETS.get(row.workload)
-        target_text = row.target_text
-        if target and (row.clients in (1, 8, "-")):
-            target_text = f"{target[0]} {target[1]:g}"
-            if row.workload in QUERY_LIMITS:
-                target_text += f", <= {QUERY_LIMITS[row.workload]} q"
-        if r is not None:
-            cells = [r.count, r.errors, fmt(r.rate), fmt(r.pct(50)), fmt(r.pct(95)), fmt(r.pct(99))]
+@dataclass
+class Summary:
+    """One row of the table over the repetitions: the row each run made, by run."""
+
+    workload: str
+    clients: int | str
+    rows: list[Row]
+
+    def ran(self) -> list[Row]:
+        return [r for r in self.rows if not r.skipped]
+
+    def values(self, name: str) -> list[float]:
+        """The figure of every run that has it (a skipped run, a NaN have none)."""
+        return [v for r in self.ran() if (v := r.figures()[name]) is not None]
+
+    def median(self, name: str) -> float | None:
+        values = self.values(name)
+        return statistics.median(values) if values else None
+
+    def spread(self, name: str) -> tuple[float, float] | None:
+        values = self.values(name)
+        return (min(values), max(values)) if values else None
+
+    def errors(self) -> int | None:
+        """Errors over every run (any error fails the target, whatever the median)."""
+        values = self.values("errors")
+        return int(sum(values)) if values else None
+
+    def cell(self, name: str, digits: int = 1) -> str:
+        """`median (min–max)`; the median alone when one run has the figure, or all agree."""
+        values = self.values(name)
+        if not values:
+            return "-"
+        median = fmt(statistics.median(values), digits)
+        low, high = fmt(min(values), digits), fmt(max(values), digits)
+        return median if low == high else f"{median} ({low}–{high})"
+
+    def as_json(self, summaries: list[Summary]) -> dict:
+        target, result = judge(self, summaries)
+        figures = {}
+        for name in FIGURES:
+            spread = self.spread(name)
+            if spread is not None:
+                figures[name] = {"median": self.median(name), "min": spread[0], "max": spread[1]}
+        figures["errors"] = self.errors()
+        return {
+            "workload": self.workload,
+            "clients": self.clients,
+            "runs": [r.run for r in self.ran()],
+            "figures": figures,
+            "target": target,
+            "result": result,
+        }
+
+
+def summarize(runs: list[list[Row]]) -> list[Summary]:
+    """The rows of every run grouped by (workload, clients), in the order they first came."""
+    out: dict[tuple[str, int | str], Summary] = {}
+    for rows in runs:
+        for row in rows:
+            key = (row.workload, row.clients)
+            if key not in out:
+                out[key] = Summary(row.workload, row.clients, [])
+            out[key].rows.append(row)
+    return list(out.values())
+
+
+def judge(s: Summary, summaries: list[Summary]) -> tuple[str, str]:
+    """(target, result) of a row of the table, judged on its median row.
+
+    Any error in any run fails, as does a run whose check failed (note `CHECK:`). The
+    targets of TARGETS, QUERY_LIMITS and RELATIVE_TARGETS are judged on the medians (W5's
+    and W8's rate against the median of W1's). A target a workload judges itself from
+    figures the table does not hold (W5's one incident and its fan-outs, the export) must
+    have been met in every run."""
+    ran = s.ran()
+    if not ran:
+        return "", s.rows[-1].note
+    text, result = _judge(s, ran, summaries)
+    if result and len(ran) < len(s.rows):
+        result += f" ({len(ran)} of {len(s.rows)} runs)"
+    return text, result
+
+
+def _judge(s: Summary, ran: list[Row], summaries: list[Summary]) -> tuple[str, str]:
+    target = TARGETS.get(s.workload) if judged(s.workload, s.clients) else None
+    relative = RELATIVE_TARGETS.get(s.workload)
+    base_rate = None
+    if relative is not None:
+        other, factor = relative
+        base = next((o for o in summaries if o.workload == other and o.values("rate")), None)
+        base_rate = base.median("rate") if base else None
+        text = f"tx/s >= {factor:g} x {other.split()[0]}"
+        if base_rate is not None:
+            text += f" ({factor * base_rate:.1f})"
+    elif target is not None:
+        text = f"{target[0]} {target[1]:g}"
+        if s.workload in QUERY_LIMITS:
+            text += f", <= {QUERY_LIMITS[s.workload]} q"
+    elif any(r.target_text for r in ran):
+        text = next(r.target_text for r in reversed(ran) if r.target_text)
+    else:
+        return "", ""
+    if s.errors():
+        return text, "FAIL (errors)"
+    checks = [str(r.run) for r in ran if r.note.startswith("CHECK")]
+    if checks:
+        return text, f"FAIL (check, run {', '.join(checks)})"
+    if relative is not None:
+        rate = s.median("rate")
+        if base_rate is None or rate is None:
+            return text, "n/a"
+        return text, "ok" if rate >= relative[1] * base_rate else "MISSED"
+    if target is not None:
+        what, limit = target
+        value = s.median("rate" if what == "tx/s >=" else "p99")
+        if value is None:
+            return text, "n/a"
+        ok = value >= limit if what == "tx/s >=" else value < limit
+        limit_q = QUERY_LIMITS.get(s.workload)
+        queries = s.median("queries")
+        if limit_q is not None and (queries is None or queries > limit_q):
+            ok = False
+        return text, "ok" if ok else "MISSED"
+    if any(r.passed is None for r in ran):
+        return text, "n/a"
+    missed = [str(r.run) for r in ran if not r.passed]
+    return text, f"MISSED (run {', '.join(missed)})" if missed else "ok"
+
+
+def cpu_verdicts(summaries: list[Summary]) -> list[tuple[Summary, float, str]]:
+    """CPU_TARGETS judged on the median of server CPU ms per transaction, on the row the
+    workload's latency target is judged on (W0 and W1 with 8 clients, W2 and W3 with 1)."""
+    out = []
+    for s in summaries:
+        limit = CPU_TARGETS.get(s.workload)
+        if limit is None or not judged(s.workload, s.clients) or not s.ran():
+            continue
+        server = s.median("server")
+        if server is None:
+            verdict = "n/a"
+        elif s.errors():
+            verdict = "FAIL (errors)"
         else:
-            cells = [
-                row.count if row.count is not None else "-",
-                "-",
-                "-",
-                fmt(row.p50),
-                "-",
-                fmt(row.p99),
-            ]
+            verdict = "ok" if server <= limit else "MISSED"
+        out.append((s, limit, verdict))
+    return out
+
+
+def markdown(head: list[str], lines: list[list[object]]) -> str:
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(str(c) for c in line) + " |" for line in lines]
+    return "\n".join(out)
+
+
+def table(summaries: list[Summary]) -> str:
+    """The headline table: per row, the median over the runs with (min–max)."""
+    head = [
+        "workload",
+        "clients",
+        "ok",
+        "errors",
+        "tx/s",
+        "p50 ms",
+        "p99 ms",
+        "gunicorn CPU ms",
+        "worker CPU ms",
+        "PostgreSQL CPU ms",
+        "server CPU ms",
+        "queries",
+        "SQL ms",
+        "target",
+        "result",
+    ]
+    lines = []
+    for s in summaries:
+        target, result = judge(s, summaries)
+        errors = s.errors()
         lines.append(
-            "| "
-            + " | ".join(
-                str(c)
-                for c in [
-                    row.workload,
-                    row.clients,
-                    *cells,
-                    row.queries if row.queries is not None else "-",
-                    fmt(row.sql_ms),
-                    target_text,
-                    row.verdict() if not row.note.startswith("skipped") else row.note,
+            [
+                s.workload,
+                s.clients,
+                fmt(s.median("ok"), 0),
+                "-" if errors is None else errors,
+                s.cell("rate"),
+                s.cell("p50"),
+                s.cell("p99"),
+                *(s.cell(name) for name in (*CPU_GROUPS, "server")),
+                s.cell("queries", 0),
+                s.cell("sql_ms"),
+                target,
+                result,
+            ]
+        )
+    return markdown(head, lines)
+
+
+def cpu_table(summaries: list[Summary]) -> str:
+    head = ["workload", "clients", "server CPU ms per tx", "target", "result"]
+    lines = [
+        [s.workload, s.clients, s.cell("server"), f"<= {limit:g} ms", verdict]
+        for s, limit, verdict in cpu_verdicts(summaries)
+    ]
+    return markdown(head, lines) if lines else ""
+
+
+def runs_table(summaries: list[Summary]) -> str:
+    """Every run's row, the runs of a workload next to each other, with the machine."""
+    head = [
+        "workload",
+        "clients",
+        "run",
+        "ok",
+        "errors",
+        "tx/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "gunicorn",
+        "worker",
+        "PostgreSQL",
+        "server",
+        "loadgen",
+        "load start",
+        "load end",
+        "steal %",
+        "result",
+    ]
+    lines = []
+    for s in summaries:
+        for r in s.rows:
+            f, m = r.figures(), r.machine
+            lines.append(
+                [
+                    s.workload,
+                    s.clients,
+                    r.run,
+                    fmt(f["ok"], 0),
+                    fmt(f["errors"], 0),
+                    fmt(f["rate"]),
+                    fmt(f["p50"]),
+                    fmt(f["p95"]),
+                    fmt(f["p99"]),
+                    *(fmt(f[name]) for name in (*CPU_GROUPS, "server", "loadgen")),
+                    fmt(m.get("load_start"), 2),
+                    fmt(m.get("load_end"), 2),
+                    fmt(m.get("steal")),
+                    r.note if r.skipped else r.verdict(),
                 ]
             )
-            + " |"
+    return markdown(head, lines)
+
+
+def notes(summaries: list[Summary]) -> list[str]:
+    """Each row's note (once when every run wrote the same), and the load generator's CPU."""
+    out = []
+    for s in summaries:
+        name = f"{s.workload} ({s.clients})"
+        texts = [r.note for r in s.ran() if r.note]
+        if len(set(texts)) == 1:
+            out.append(f"  {name}: {texts[0]}")
+        else:
+            out += [f"  {name}, run {r.run}: {r.note}" for r in s.ran() if r.note]
+        if s.values("loadgen"):
+            out.append(f"  {name}: loadgen (this runner) CPU ms per tx {s.cell('loadgen')}")
+    return out
+
+
+# --- the machine during the run ----------------------------------------------------
+
+
+def cpu_times(stat: str) -> list[int]:
+    """The aggregate `cpu` line of /proc/stat, in clock ticks: user nice system idle iowait
+    irq softirq steal (guest guest_nice)."""
+    for line in stat.splitlines():
+        fields = line.split()
+        if fields and fields[0] == "cpu":
+            return [int(x) for x in fields[1:]]
+    raise ValueError("no 'cpu' line in /proc/stat")
+
+
+def steal_percent(before: list[int], after: list[int]) -> float | None:
+    """% of the CPU time between two samples that the hypervisor gave to other guests.
+
+    The total is the first eight fields: guest and guest_nice are already counted in user
+    and nice. None when no time passed (or the kernel has no steal field)."""
+    if len(before) < 8 or len(after) < 8:
+        return None
+    delta = [a - b for a, b in zip(after[:8], before[:8], strict=True)]
+    total = sum(delta)
+    if total <= 0:
+        return None
+    return 100 * delta[7] / total
+
+
+def machine_sample() -> tuple[float, list[int]]:
+    """The 1-minute load average and /proc/stat's cpu line, now."""
+    return os.getloadavg()[0], cpu_times(Path("/proc/stat").read_text())
+
+
+def machine_state(
+    run: int, workload: str, start: tuple[float, list[int]], end: tuple[float, list[int]]
+) -> dict:
+    return {
+        "run": run,
+        "workload": workload,
+        "load_start": start[0],
+        "load_end": end[0],
+        "steal": steal_percent(start[1], end[1]),
+    }
+
+
+def machine_summary(samples: list[dict], summaries: list[Summary], cores: int) -> dict:
+    """The machine over the whole run: load range, steal, W0 of each run, the warnings."""
+    loads = [m[k] for m in samples for k in ("load_start", "load_end") if m[k] is not None]
+    steals = [m["steal"] for m in samples if m["steal"] is not None]
+    w0 = {}
+    for s in summaries:
+        if s.workload.startswith("W0") and s.values("rate"):
+            w0[f"{s.workload} ({s.clients})"] = {r.run: r.figures()["rate"] for r in s.ran()}
+    warnings = []
+    stolen = [m for m in samples if m["steal"] is not None and m["steal"] > STEAL_WARNING]
+    if stolen:
+        worst = max(stolen, key=lambda m: m["steal"])
+        warnings.append(
+            f"WARNING: CPU steal above {STEAL_WARNING:g} % during {len(stolen)} of "
+            f"{len(samples)} workloads (max {worst['steal']:.1f} %, {worst['workload']} of "
+            f"run {worst['run']}): the hypervisor gave this machine's CPU to others; "
+            "those figures are not comparable"
         )
-    return "\n".join(lines)
+    busy = [m for m in samples if (m["load_start"] or 0) > LOAD_WARNING * cores]
+    if busy:
+        worst = max(busy, key=lambda m: m["load_start"])
+        warnings.append(
+            f"WARNING: load average above {LOAD_WARNING:g} x {cores} CPUs at the start of "
+            f"{len(busy)} of {len(samples)} workloads (max {worst['load_start']:.2f}, "
+            f"{worst['workload']} of run {worst['run']}): the machine was busy with other work"
+        )
+    return {
+        "cpus": cores,
+        "load_min": min(loads) if loads else None,
+        "load_max": max(loads) if loads else None,
+        "steal_median": statistics.median(steals) if steals else None,
+        "steal_max": max(steals) if steals else None,
+        "w0_rate_per_run": w0,
+        "warnings": warnings,
+        "samples": samples,
+    }
+
+
+def machine_lines(machine: dict) -> list[str]:
+    out = [
+        f"{machine['cpus']} CPUs; load average (1 min) {fmt(machine['load_min'], 2)}–"
+        f"{fmt(machine['load_max'], 2)} at the workloads' starts and ends; CPU steal per "
+        f"workload median {fmt(machine['steal_median'])} %, max {fmt(machine['steal_max'])} %"
+    ]
+    for name, rates in machine["w0_rate_per_run"].items():
+        values = list(rates.values())
+        median = statistics.median(values)
+        noise = (max(values) - min(values)) / median * 100 if median else 0.0
+        per_run = ", ".join(f"run {k} {v:.1f}" for k, v in rates.items())
+        out.append(f"{name} tx/s: {per_run}; spread {noise:.0f} % of the median")
+    return out + machine["warnings"]
+
+
+def row_json(r: Row) -> dict:
+    return {
+        "workload": r.workload,
+        "clients": r.clients,
+        "run": r.run,
+        **r.figures(),
+        "note": r.note,
+        "target": r.target_text or None,
+        "result": r.note if r.skipped else r.verdict(),
+        "machine": {k: r.machine.get(k) for k in ("load_start", "load_end", "steal")},
+    }
 
 
 def versions() -> str:
@@ -903,7 +1343,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=30, help="seconds per workload (30)")
     p.add_argument("--clients", type=int, default=8, help="W0/W1 clients (8)")
     p.add_argument("--reseed", action="store_true", help="drop the bench database and seed again")
-    p.add_argument("--only", default="", help="comma list of workloads, e.g. W2,W3")
+    p.add_argument(
+        "--only", default="", help="comma list of workloads, e.g. W2,W3 (W0 always runs first)"
+    )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="run the workloads this many times over, alternating; the table shows medians (3)",
+    )
     p.add_argument("--workers", type=int, default=4, help="gunicorn workers (4)")
     p.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (1)")
     p.add_argument("--celery-concurrency", type=int, default=2)
@@ -937,6 +1385,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     bad = [w for w in args.only if w not in WORKLOADS]
     if bad:
         p.error(f"unknown workload(s) {bad}; choose from {', '.join(WORKLOADS)}")
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
     for url in (args.database_url, args.redis_url):
         if urlsplit(url).hostname not in ("127.0.0.1", "localhost"):
             p.error(f"{url}: the bench only runs against services on 127.0.0.1")
@@ -1095,12 +1545,27 @@ def main(argv: list[str] | None = None) -> int:
         wait_celery(celery)
         print(f"Serving on http://{LOOPBACK}:{port}/ ({args.workers} gthread workers)")
         bench = Bench(args, port, meta, CpuMeter(procs))
-        for workload in args.only:
-            try:
-                getattr(bench, workload.lower())()
-            except Exception as exc:  # noqa: BLE001 - one broken page must not stop the run
-                bench.skip(workload, "-", f"{type(exc).__name__}: {exc}"[:200])
-        output = table(bench.rows)
+        # W0 first in every run: each run carries the machine's ceiling at that time.
+        order = ["W0", *(w for w in args.only if w != "W0")]
+        runs: list[list[Row]] = []
+        samples: list[dict] = []
+        for k in range(1, args.repeat + 1):
+            print(f"Run {k} of {args.repeat}: {', '.join(order)}")
+            bench.run_index, bench.w1_rate, bench.rows = k, None, []
+            for workload in order:
+                start, first = machine_sample(), len(bench.rows)
+                try:
+                    getattr(bench, workload.lower())()
+                except Exception as exc:  # noqa: BLE001 - one broken page must not stop the run
+                    bench.skip(workload, "-", f"{type(exc).__name__}: {exc}"[:200])
+                state = machine_state(k, workload, start, machine_sample())
+                samples.append(state)
+                for row in bench.rows[first:]:
+                    row.run, row.machine = k, state
+            runs.append(bench.rows)
+        summaries = summarize(runs)
+        machine = machine_summary(samples, summaries, os.cpu_count() or 1)
+        output = table(summaries)
         print()
         print(f"PosDesk bench, {meta.tickets:,} tickets, started {started}")
         load_at_end = os.getloadavg()[0]
@@ -1108,39 +1573,60 @@ def main(argv: list[str] | None = None) -> int:
         print(versions())
         print(
             f"gunicorn {args.workers} workers x {args.threads} thread(s); "
-            f"celery concurrency {args.celery_concurrency}; {args.duration:g} s per workload"
+            f"celery concurrency {args.celery_concurrency}; {args.duration:g} s per workload; "
+            f"{args.repeat} run(s), alternating"
         )
         print()
+        print(f"Median of {args.repeat} run(s), (min–max) over the runs; CPU ms per transaction:")
         print(output)
-        for row in bench.rows:
-            if row.note and not row.note.startswith("skipped"):
-                print(f"  {row.workload} ({row.clients}): {row.note}")
-            if row.result is not None and row.result.extra.get("cpu"):
-                print(f"  {row.workload} ({row.clients}): {row.result.extra['cpu']}")
+        for line in notes(summaries):
+            print(line)
+        cpu_output = cpu_table(summaries)
+        if cpu_output:
+            print()
+            print("CPU targets (server = gunicorn + worker + PostgreSQL, median of the runs):")
+            print(cpu_output)
+        print()
+        print("Machine:")
+        for line in machine_lines(machine):
+            print(f"  {line}")
+        print()
+        print("Every run (CPU ms per transaction; load average and steal during the workload):")
+        per_run = runs_table(summaries)
+        print(per_run)
         if args.json:
             args.json.write_text(
                 json.dumps(
                     {
                         "tickets": meta.tickets,
                         "started": started,
+                        "repeat": args.repeat,
                         "table": output,
-                        "rows": [
+                        "cpu_table": cpu_output,
+                        "runs_table": per_run,
+                        "medians": [s.as_json(summaries) for s in summaries],
+                        "cpu_targets": [
                             {
-                                "workload": r.workload,
-                                "clients": r.clients,
-                                "ok": r.result.count if r.result else r.count,
-                                "errors": r.result.errors if r.result else None,
-                                "rate": r.result.rate if r.result else None,
-                                "p50": r.result.pct(50) if r.result else r.p50,
-                                "p99": r.result.pct(99) if r.result else r.p99,
-                                "queries": r.queries,
-                                "note": r.note,
-                                "cpu": r.result.extra.get("cpu") if r.result else None,
+                                "workload": s.workload,
+                                "clients": s.clients,
+                                "server_ms": s.as_json(summaries)["figures"].get("server"),
+                                "target_ms": limit,
+                                "result": verdict,
                             }
-                            for r in bench.rows
+                            for s, limit, verdict in cpu_verdicts(summaries)
                         ],
+                        "runs": [
+                            {
+                                "run": k,
+                                "machine": [m for m in samples if m["run"] == k],
+                                "rows": [row_json(r) for r in rows],
+                            }
+                            for k, rows in enumerate(runs, 1)
+                        ],
+                        "machine": machine,
                     },
                     indent=2,
+                    ensure_ascii=False,
                 )
             )
         return 0
