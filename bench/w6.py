@@ -47,11 +47,16 @@ def prepare(meta) -> str:  # noqa: ANN001 - bench.seed.Seeded
 
     from bench.seed import PASSWORD
     from devices.models import Membership
+    from portal.auth import forget_users
     from portal.models import User
     from reports import rollups
     from reports.models import DayRollup
 
-    Membership.objects.filter(user__username=meta.busiest_provider_techs[0]).update(manager=True)
+    managers = Membership.objects.filter(user__username=meta.busiest_provider_techs[0])
+    managers.update(manager=True)
+    # An .update() sends no post_save: drop the cached users (portal.auth) here, or the
+    # server would not see the manager flag for USER_CACHE_SECONDS.
+    forget_users(managers.values_list("user_id", flat=True))
     if not User.objects.filter(username=ADMIN).exists():
         User.objects.create(
             username=ADMIN, password=make_password(PASSWORD), is_staff=True, is_superuser=False
