@@ -28,6 +28,7 @@ def downtime_end(
 
 @receiver(hooks.ticket_routed, dispatch_uid="outages_link_routed")
 def link_routed(sender: type, ticket: Ticket, **kwargs: object) -> None:
-    from outages.detection import check
+    from outages.detection import check, worth_checking
 
-    check(ticket.pk)
+    if worth_checking(ticket):
+        check(ticket.pk)

@@ -124,3 +124,43 @@ def test_a_resolved_incident_is_not_joined_a_new_one_opens(provider) -> None:  #
     second = check(again[-1].pk, now=now + timedelta(minutes=1))
     assert second is not None
     assert second != first
+
+
+def test_the_unlocked_first_look_never_skips_what_check_would_do(provider) -> None:  # noqa: ANN001
+    """outages.detection.worth_checking, asked before every check on random tickets (two
+    providers, three cities, grouped and ungrouped faults, spread over an hour): whenever
+    `check` links or opens, the first look said to check; and it does let most pass."""
+    import random
+
+    from outages.detection import worth_checking
+    from tests.factories import ProviderFactory
+
+    rng = random.Random(18)
+    other = ProviderFactory(name="Lakala")
+    shops = [shop(city=city) for city in ("Shanghai", "Beijing", " shanghai ") for _ in range(4)]
+    faults = [
+        (Category.NETWORK, "host"),
+        (Category.NETWORK, "mobile"),
+        (Category.SOFTWARE, "frozen"),
+        (Category.HARDWARE, "printer"),
+    ]
+    t0 = timezone.now() - timedelta(hours=2)
+    said, acted, skipped = 0, 0, 0
+    for minute in sorted(rng.randrange(0, 90) for _ in range(60)):
+        at = t0 + timedelta(minutes=minute)
+        category, symptom = rng.choice(faults)
+        ticket = host_down_ticket(
+            rng.choice((provider, other)),
+            rng.choice(shops),
+            at=at,
+            category=category,
+            symptom=symptom,
+        )
+        worth = worth_checking(ticket, now=at)
+        result = check(ticket.pk, now=at)
+        assert result is None or worth, (minute, category, symptom)
+        said += worth
+        acted += result is not None
+        skipped += not worth
+    assert acted, (said, acted, skipped)
+    assert skipped, (said, acted, skipped)
