@@ -346,13 +346,14 @@ def explain_facts(facts: dict) -> str:
 
 
 def _lock(ticket_id: int) -> Ticket | None:
-    # The lock is on the ticket row only: the device and queue are read, not changed.
-    ticket = Ticket.objects.select_for_update(of=("self",)).filter(pk=ticket_id).first()
-    if ticket is not None:
-        ticket.device = Device.objects.select_related("provider", "acquirer").get(
-            pk=ticket.device_id
-        )
-    return ticket
+    # The lock is on the ticket row only: the device (read with it, one statement) and
+    # the queue are read, not changed.
+    return (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("device__provider", "device__acquirer")
+        .filter(pk=ticket_id)
+        .first()
+    )
 
 
 def _apply(ticket: Ticket, decision: Decision, now: datetime) -> None:
