@@ -15,7 +15,8 @@ from django.views.decorators.http import require_POST
 
 from portal.access import provider_of
 from portal.validators import refuse_control_characters
-from tickets.models import Queue, SavedView
+from tickets.access import technician_queue
+from tickets.models import SavedView
 from tickets.pci import refuse_card_number
 from tickets.saved_views import MAX_VIEWS, params_of
 
@@ -32,8 +33,7 @@ class SaveViewForm(forms.Form):
 @login_required
 def saved_view_new(request: HttpRequest, pk: int) -> HttpResponse:
     """Save the filter the queue list shows (its query string comes along as `query`)."""
-    provider = provider_of(request)
-    queue = get_object_or_404(Queue, pk=pk, provider=provider)
+    queue = technician_queue(request, pk)
     params = params_of(_query(request.POST.get("query", "")))
     back = reverse("tickets:queue", args=[queue.pk])
     if params:
