@@ -26,6 +26,7 @@ import platform
 import pstats
 import re
 import secrets
+import shlex
 import signal
 import socket
 import statistics
@@ -1413,6 +1414,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (1)")
     p.add_argument("--celery-concurrency", type=int, default=2)
     p.add_argument(
+        "--celery-args",
+        default="",
+        help="more options for the worker, e.g. '-P threads' or '--prefetch-multiplier 4'",
+    )
+    p.add_argument(
         "--fan-out-runs", type=int, default=3, help="W5: fan-outs of 1,000 tickets to time (3)"
     )
     p.add_argument("--profile", default="", help="cProfile these workloads in-process, e.g. W2")
@@ -1579,6 +1585,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--without-mingle",
                 "-n",
                 f"bench-{port}@%h",
+                *shlex.split(args.celery_args),
             ],
             env,
             logs / "celery.log",
@@ -1636,7 +1643,9 @@ def main(argv: list[str] | None = None) -> int:
         print(versions())
         print(
             f"gunicorn {args.workers} workers x {args.threads} thread(s); "
-            f"celery concurrency {args.celery_concurrency}; {args.duration:g} s per workload; "
+            f"celery concurrency {args.celery_concurrency}"
+            + (f" {args.celery_args}" if args.celery_args else "")
+            + f"; {args.duration:g} s per workload; "
             f"{args.repeat} run(s), alternating"
         )
         print()
