@@ -19,7 +19,8 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -401,3 +402,14 @@ class CeleryProcess:
     def stop(self) -> None:
         if self.proc is not None:
             stop_process(self.proc, timeout=15)
+
+
+def start_together(
+    start: Callable[..., CeleryProcess], kinds: tuple[str, ...], **options: object
+) -> list[CeleryProcess]:
+    """Start several processes with the `celery_process` fixture's `start` (a worker and
+    beat, say) side by side instead of one after the other: each start still waits for
+    its own process to say it is ready. Returned in the order of `kinds`."""
+    with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
+        starting = [pool.submit(start, kind, **options) for kind in kinds]
+        return [started.result() for started in starting]
