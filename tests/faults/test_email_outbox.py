@@ -5,8 +5,9 @@ A real worker and beat (`celery -A tests.faults.worker_app`, settings
 tests.faults.settings_mail) on a private `redis-server`, sending to a local SMTP server
 in this process (tests/faults/smtp.py). The merchant files through the web form and
 the technician and merchant work the tickets here, publishing to that Redis. The
-production windows (a five-minute SMTP outage, a 30 s sweep, backoff from 30 s) are
-shortened through the settings production reads: EMAIL_OUTBOX_SWEEP_SECONDS, ...
+production windows (a five-minute SMTP outage, a 30 s sweep, backoff from 30 s, a
+worker reconnecting every 5 s) are shortened through the settings production reads:
+EMAIL_OUTBOX_SWEEP_SECONDS, ..., BROKER_RECONNECT_SECONDS.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from django.test import Client
 
 from mail.models import OutboundEmail
 from tests.factories import DeviceFactory
-from tests.faults.services import CeleryProcess, PrivateRedis
+from tests.faults.services import CeleryProcess, PrivateRedis, start_together
 from tests.faults.smtp import SmtpSink
 from tests.integration.conftest import publishing_to
 from tests.waiting import wait_until
@@ -31,13 +32,25 @@ from tickets.tests.filing_helpers import filing_data
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
+# The outbox's periods here: a sweep every second (30 s in production), a failed send
+# retried after 1 s, then 2 s at most (30 s, 60 s, ... at most an hour).
+SWEEP_SECONDS = 1
+BACKOFF_BASE_SECONDS = 1
+BACKOFF_MAX_SECONDS = 2
 # The SMTP outage: five minutes in production (where the old task gave up after about
-# 2.5); FAULTS_SMTP_DOWN_SECONDS makes it longer here.
-SMTP_DOWN_SECONDS = float(os.environ.get("FAULTS_SMTP_DOWN_SECONDS", "20"))
+# 2.5), in which each e-mail is refused four times (at 0, 30, 90 and 210 s). Here it
+# lasts until every e-mail has been refused as often, after waits that grew to the
+# backoff's ceiling (1, 2, 2 s); FAULTS_SMTP_DOWN_SECONDS makes it last at least that
+# many seconds from the first filing.
+REFUSALS_WHILE_DOWN = 4
+SMTP_DOWN_SECONDS = float(os.environ.get("FAULTS_SMTP_DOWN_SECONDS", "0"))
 TICKETS = 20
 # After the server or the broker is back: a sweep period plus the longest backoff,
 # with room for a loaded machine.
 DELIVERED_WITHIN = 45
+# A copy sent twice would come from a sweep or from a late task, queued before the
+# sweeps: it has had its chance once this many more sweeps have run.
+SWEEPS_FOR_A_DUPLICATE = 2
 
 
 @pytest.fixture
@@ -53,9 +66,11 @@ def outbox_env(sink: SmtpSink, **extra: str) -> dict[str, str]:
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(sink.port),
         "EMAIL_TIMEOUT": "5",
-        "EMAIL_OUTBOX_SWEEP_SECONDS": "2",
-        "EMAIL_OUTBOX_BACKOFF_BASE_SECONDS": "1",
-        "EMAIL_OUTBOX_BACKOFF_MAX_SECONDS": "4",
+        "EMAIL_OUTBOX_SWEEP_SECONDS": str(SWEEP_SECONDS),
+        "EMAIL_OUTBOX_BACKOFF_BASE_SECONDS": str(BACKOFF_BASE_SECONDS),
+        "EMAIL_OUTBOX_BACKOFF_MAX_SECONDS": str(BACKOFF_MAX_SECONDS),
+        # A worker and beat that lost the broker try it again every second (5 s).
+        "BROKER_RECONNECT_SECONDS": "1",
         **extra,
     }
 
@@ -112,6 +127,22 @@ def all_sent() -> bool:
     return rows.exists() and not rows.exclude(status=OutboundEmail.Status.SENT).exists()
 
 
+def sweeps_run(worker: CeleryProcess) -> int:
+    """How many outbox sweeps this worker has finished (its log says each one)."""
+    return sum(
+        1
+        for line in worker.log().splitlines()
+        if "mail.tasks.sweep_outbox[" in line and " succeeded in " in line
+    )
+
+
+def wait_for_late_copies(worker: CeleryProcess) -> None:
+    """Until SWEEPS_FOR_A_DUPLICATE more sweeps have run: then any sweep or task that
+    could send an e-mail twice has run (instead of sleeping a few seconds)."""
+    target = sweeps_run(worker) + SWEEPS_FOR_A_DUPLICATE
+    assert wait_until(lambda: sweeps_run(worker) >= target, timeout=30), worker.log()[-4000:]
+
+
 def body(message) -> str:  # noqa: ANN001
     for part in message.walk():
         if part.get_content_type() == "text/plain":
@@ -160,8 +191,9 @@ def test_emails_written_while_smtp_refuses_connections_all_arrive_once_it_is_bac
     celery_process: Callable[..., CeleryProcess],
 ) -> None:
     env = outbox_env(sink)
-    worker = celery_process("worker", broker_url=private_redis.url, env=env)
-    celery_process("beat", broker_url=private_redis.url, env=env)
+    worker, _ = start_together(
+        celery_process, ("worker", "beat"), broker_url=private_redis.url, env=env
+    )
     # The sink is not started: its port refuses connections.
     outage_started = time.monotonic()
     with publishing_to(private_redis.url):
@@ -175,6 +207,11 @@ def test_emails_written_while_smtp_refuses_connections_all_arrive_once_it_is_bac
     assert wait_until(lambda: not rows.filter(attempts=0).exists(), timeout=60), worker.log()[
         -4000:
     ]
+    # The outage goes on until each has been refused as often as in five minutes of
+    # production, its backoff grown to the ceiling.
+    assert wait_until(
+        lambda: not rows.filter(attempts__lt=REFUSALS_WHILE_DOWN).exists(), timeout=60
+    ), (Counter(rows.values_list("attempts", flat=True)), worker.log()[-4000:])
     time.sleep(max(0.0, SMTP_DOWN_SECONDS - (time.monotonic() - outage_started)))
     # Waiting (or being tried again right now), none given up.
     assert not rows.filter(status__in=["sent", "failed"]).exists()
@@ -189,7 +226,7 @@ def test_emails_written_while_smtp_refuses_connections_all_arrive_once_it_is_bac
     print(
         f"all {rows.count()} e-mails delivered {time.monotonic() - back:.1f} s after SMTP is back"
     )
-    time.sleep(3)  # a duplicate would come now: a sweep or a late task
+    wait_for_late_copies(worker)  # a duplicate would come now: a sweep or a late task
 
     assert sink.count() == rows.count()
     assert_each_email_arrived_once(sink, world, ids)
@@ -209,8 +246,9 @@ def test_emails_of_events_while_the_broker_is_down_are_all_sent_once_it_is_back(
 ) -> None:
     sink.start()
     env = outbox_env(sink)
-    worker = celery_process("worker", broker_url=private_redis.url, env=env)
-    celery_process("beat", broker_url=private_redis.url, env=env)
+    worker, _ = start_together(
+        celery_process, ("worker", "beat"), broker_url=private_redis.url, env=env
+    )
     with publishing_to(private_redis.url):
         ids = file_tickets(merchant, world, 5)
         assert wait_until(lambda: routed(ids), timeout=60), not_routed(ids, worker)
@@ -221,14 +259,14 @@ def test_emails_of_events_while_the_broker_is_down_are_all_sent_once_it_is_back(
         work(world, ids)  # saved, e-mails written; no task can be queued for them
         waiting = OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING)
         assert waiting.count() >= 5 * 2
-        time.sleep(3)
+        time.sleep(2 * SWEEP_SECONDS)  # two sweeps' time
         assert sink.count() == before  # nothing could send them meanwhile
 
         private_redis.start()
         back = time.monotonic()
         assert wait_until(all_sent, timeout=DELIVERED_WITHIN), worker.log()[-4000:]
         print(f"sent {time.monotonic() - back:.1f} s after the broker is back")
-    time.sleep(3)  # a duplicate would come now
+    wait_for_late_copies(worker)  # a duplicate would come now
 
     assert sink.count() == OutboundEmail.objects.count()
     assert_each_email_arrived_once(sink, world, ids)
@@ -257,10 +295,11 @@ def test_a_worker_killed_after_the_data_sends_one_copy_the_admin_can_see(
     [row] = OutboundEmail.objects.all()
     assert row.status == OutboundEmail.Status.SENDING
 
-    survivor = celery_process("worker", broker_url=private_redis.url, env=env)
-    celery_process("beat", broker_url=private_redis.url, env=env)
+    survivor, _ = start_together(
+        celery_process, ("worker", "beat"), broker_url=private_redis.url, env=env
+    )
     assert wait_until(all_sent, timeout=DELIVERED_WITHIN), survivor.log()[-4000:]
-    time.sleep(3)  # a third copy would come now
+    wait_for_late_copies(survivor)  # a third copy would come now
 
     row.refresh_from_db()
     assert row.attempts == 2
