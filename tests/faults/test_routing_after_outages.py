@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import redis
 from django.test import Client
 
 from tests.factories import DeviceFactory
-from tests.faults.services import CeleryProcess, PrivateRedis
+from tests.faults.services import CeleryProcess, PrivateRedis, start_together
 from tests.integration.conftest import publishing_to
 from tests.waiting import wait_until
 from tickets.models import Ticket, TicketEvent
@@ -25,7 +27,22 @@ from tickets.tests.filing_helpers import filing_data
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
-ROUTED_WITHIN = 30  # seconds after the broker is back, as issue 11 asks
+# The outage's windows, shortened through the settings production reads. Production: a
+# worker and beat try the broker again every 5 s at most, beat sweeps every 10 s, and a
+# ticket is swept 10 s after filing.
+RECONNECT_SECONDS = 1
+SWEEP_SECONDS = 2
+GRACE_SECONDS = 2
+OUTAGE_WINDOWS = {
+    "BROKER_RECONNECT_SECONDS": str(RECONNECT_SECONDS),
+    "ROUTING_SWEEP_SECONDS": str(SWEEP_SECONDS),
+    "ROUTING_GRACE_SECONDS": str(GRACE_SECONDS),
+}
+# Issue 11 asks for routing within 30 s of the broker's return: with the production
+# windows, a reconnection (5 s), the grace (10 s) and a sweep (10 s), 25 s, and 5 s to
+# route. Here the same windows take 5 s, and routing 50 tickets on a loaded 2-core
+# machine gets 15 s: 20 s.
+ROUTED_WITHIN = RECONNECT_SECONDS + GRACE_SECONDS + SWEEP_SECONDS + 15
 
 
 @pytest.fixture(autouse=True)
@@ -99,21 +116,33 @@ def test_fifty_tickets_filed_while_the_broker_is_down_are_routed_within_30_s_of_
     celery_process: Callable[..., CeleryProcess],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # The production settings: sweep every 10 s, grace 10 s, reconnect every 5 s at most.
-    worker = celery_process("worker", broker_url=private_redis.url)
-    beat = celery_process("beat", broker_url=private_redis.url)
+    # Sweep every 2 s, grace 2 s, reconnect every second at most (OUTAGE_WINDOWS).
+    worker, beat = start_together(
+        celery_process, ("worker", "beat"), broker_url=private_redis.url, env=OUTAGE_WINDOWS
+    )
     with publishing_to(private_redis.url):
         before = file_tickets(merchant, world, 2, "before")
         assert wait_until(lambda: all_routed(before), timeout=30), worker.log()[-3000:]
 
         private_redis.stop()
+        down = time.monotonic()
         caplog.clear()
         caplog.set_level(logging.INFO)
         during = file_tickets(merchant, world, 50, "during")
+        filed = time.monotonic()
         assert Ticket.objects.filter(pk__in=during, status=Ticket.Status.NEW).count() == 50
         web_log = list(caplog.records)
-        # Long enough for beat to fail a tick and the worker to retry a few times.
-        time.sleep(12)
+        # Long enough for beat to fail a tick (it says so), the worker to retry a few
+        # times, and the last ticket to be past the grace period (the worker's sweep on
+        # reconnecting queues them all, as after a long outage).
+        assert wait_until(lambda: "WARNING/" in beat.log(), timeout=30), beat.log()[-3000:]
+        time.sleep(
+            max(
+                0.0,
+                down + 3 * RECONNECT_SECONDS - time.monotonic(),
+                filed + GRACE_SECONDS + 1 - time.monotonic(),
+            )
+        )
 
         private_redis.start()
         back = time.monotonic()
@@ -155,18 +184,26 @@ def test_an_hour_without_a_worker_while_beat_sweeps_raises_no_false_alarm(
     code counted each as a routing attempt and flagged every ticket after five).
     """
     fast = {"ROUTING_SWEEP_SECONDS": "1", "ROUTING_GRACE_SECONDS": "1"}
-    celery_process("beat", broker_url=private_redis.url, env=fast)  # and no worker
-
-    with publishing_to(private_redis.url):
-        for _ in range(3600 // 10):
-            sweep_unrouted.apply_async()
-        ids = file_tickets(merchant, world, 10, "no worker")
-        for _ in range(3600 // 10):
-            sweep_unrouted.apply_async()
-    time.sleep(3)  # older than the grace period: every sweep sees them as waiting
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Beat starts meanwhile (and no worker); it is sweeping before the worker starts.
+        beat = pool.submit(celery_process, "beat", broker_url=private_redis.url, env=fast)
+        with publishing_to(private_redis.url):
+            for _ in range(3600 // 10):
+                sweep_unrouted.apply_async()
+            ids = file_tickets(merchant, world, 10, "no worker")
+            filed = time.monotonic()
+            for _ in range(3600 // 10):
+                sweep_unrouted.apply_async()
+        beat.result()
+    # Older than the grace period (1 s, and a second more): every sweep sees them waiting.
+    time.sleep(max(0.0, filed + 2 - time.monotonic()))
     assert Ticket.objects.filter(pk__in=ids, status=Ticket.Status.NEW).count() == 10
 
-    worker = celery_process("worker", broker_url=private_redis.url, env=fast)
+    # The worker keeps its database connection between tasks, as in production
+    # (DB_CONN_MAX_AGE 60), instead of connecting again for each of the 720 sweeps.
+    worker = celery_process(
+        "worker", broker_url=private_redis.url, env={**fast, "DB_CONN_MAX_AGE": "60"}
+    )
     assert wait_until(lambda: all_routed(ids), timeout=60), worker.log()[-4000:]
     assert wait_until(lambda: queue_drained(private_redis.url), timeout=60), worker.log()[-4000:]
     assert_routed_exactly_once_without_alarm(ids)
@@ -175,26 +212,34 @@ def test_an_hour_without_a_worker_while_beat_sweeps_raises_no_false_alarm(
 def test_a_ticket_flagged_after_failed_runs_is_cleared_once_it_is_routed(
     world,  # noqa: ANN001
     merchant: Client,
+    tmp_path: Path,
     private_redis: PrivateRedis,
     celery_process: Callable[..., CeleryProcess],
 ) -> None:
-    """Routing really fails for 8 s (the database refuses); after three failed runs the
-    admins are told. A retry of the task then routes it, and the flag goes, with an
-    event that says so."""
+    """Routing really fails (the database refuses) until the admins have been told,
+    after three failed runs. Then the database is back: a retry of the task routes it,
+    and the flag goes, with an event that says so."""
     fast = {
         "ROUTING_SWEEP_SECONDS": "1",
         "ROUTING_GRACE_SECONDS": "1",
         "ROUTING_REQUEUE_SECONDS": "1",
         "ROUTING_MAX_ATTEMPTS": "3",
     }
-    worker = celery_process(
-        "worker",
-        broker_url=private_redis.url,
-        env={**fast, "POSDESK_TEST_ROUTE_FAIL_SECONDS": "8"},
-    )
-    celery_process("beat", broker_url=private_redis.url, env=fast)
+    database_back = tmp_path / "database-back"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        beat = pool.submit(celery_process, "beat", broker_url=private_redis.url, env=fast)
+        worker = celery_process(
+            "worker",
+            broker_url=private_redis.url,
+            env={**fast, "POSDESK_TEST_ROUTE_FAIL_UNTIL": str(database_back)},
+        )
+        beat.result()
     with publishing_to(private_redis.url):
         [ticket_id] = file_tickets(merchant, world, 1, "unlucky")
+    flagged = TicketEvent.objects.filter(ticket_id=ticket_id, kind=TicketEvent.Kind.ROUTING_FAILED)
+    assert wait_until(flagged.exists, timeout=120), worker.log()[-4000:]
+    assert Ticket.objects.get(pk=ticket_id).status == Ticket.Status.NEW
+    database_back.touch()
     assert wait_until(lambda: all_routed([ticket_id]), timeout=120), worker.log()[-4000:]
 
     ticket = Ticket.objects.get(pk=ticket_id)

@@ -6,9 +6,9 @@ first writes "<ticket id> <pid>" to the file POSDESK_TEST_ROUTE_MARKER, so the t
 knows which process is in the middle of the task. It holds only once per marker
 file: a redelivered task runs straight through.
 
-With POSDESK_TEST_ROUTE_FAIL_SECONDS=n, routing in this worker fails with a database
-error (a lock timeout, say) right after writing the `routed` event, for n seconds from
-the first attempt; then it works again.
+With POSDESK_TEST_ROUTE_FAIL_UNTIL=<file>, routing in this worker fails with a database
+error (a lock timeout, say) right after writing the `routed` event, for as long as that
+file does not exist: the test creates it when the database is to be back.
 
 Only processes started with `-A tests.faults.worker_app` load these; the project
 itself has no such hooks.
@@ -50,9 +50,9 @@ def _hold_routing_midway(**kwargs: object) -> None:
 
 
 @worker_init.connect(weak=False)
-def _fail_routing_for_a_while(**kwargs: object) -> None:
-    seconds = float(os.environ.get("POSDESK_TEST_ROUTE_FAIL_SECONDS", "0") or 0)
-    if not seconds:
+def _fail_routing_until_released(**kwargs: object) -> None:
+    path = os.environ.get("POSDESK_TEST_ROUTE_FAIL_UNTIL", "")
+    if not path:
         return
     import django
 
@@ -62,14 +62,10 @@ def _fail_routing_for_a_while(**kwargs: object) -> None:
 
     from tickets.models import TicketEvent
 
-    until: list[float] = []
+    released = Path(path)
 
     def fail(sender: type, instance: TicketEvent, created: bool, **kw: object) -> None:
-        if not created or instance.kind != TicketEvent.Kind.ROUTED:
-            return
-        if not until:
-            until.append(time.monotonic() + seconds)
-        if time.monotonic() < until[0]:
+        if created and instance.kind == TicketEvent.Kind.ROUTED and not released.exists():
             raise OperationalError("canceling statement due to lock timeout")
 
     post_save.connect(fail, sender=TicketEvent, weak=False, dispatch_uid="faults_fail_routing")
