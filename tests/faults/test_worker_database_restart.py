@@ -8,6 +8,7 @@ ticket is routed at the first attempt.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -67,9 +68,13 @@ def test_a_worker_routes_the_next_ticket_after_a_database_restart(
             logdir=tmp_path,
             env={"DB_CONN_MAX_AGE": "600"},
         )
-        worker.start()
         try:
-            first = _file_one(env)
+            # Side by side: the first ticket is filed (a manage.py process of its own)
+            # while the worker starts; its routing task waits in Redis for the worker.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                filing = pool.submit(_file_one, env)
+                worker.start()
+                first = filing.result()
             assert wait_until(lambda: _routed_once(url, first), timeout=60), worker.log()[-3000:]
 
             old_pid = cluster.pid()
