@@ -43,6 +43,12 @@ class World:
 
 @pytest.fixture
 def world(db) -> World:  # noqa: ANN001
+    return make_world()
+
+
+def make_world() -> World:
+    """The world's rows, made in the database (the `world` fixture; the language tests
+    make it once for a module, tests/i18n/conftest.py)."""
     provider_x = ProviderFactory(name="Provider X", kind=Provider.Kind.BANK)
     provider_y = ProviderFactory(name="Provider Y", kind=Provider.Kind.PAYMENT_INSTITUTION)
     merchant_a = MerchantFactory(name="Shop A")

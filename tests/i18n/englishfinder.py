@@ -106,19 +106,18 @@ class _Texts(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.texts: list[Text] = []
         self.html_lang = ""
-        # Open elements: (tag, skipped, lang).
+        # Open elements: (tag, skipped, lang), where `skipped` is whether it or an element
+        # around it is skipped and `lang` the innermost `lang` declared on it or around it
+        # ("" if none): worked out once when it opens, not again for each text inside.
         self.stack: list[tuple[str, bool, str]] = []
 
     @property
     def skipping(self) -> bool:
-        return any(skipped for _tag, skipped, _lang in self.stack)
+        return bool(self.stack) and self.stack[-1][1]
 
     @property
     def lang(self) -> str:
-        for _tag, _skipped, lang in reversed(self.stack):
-            if lang:
-                return lang
-        return self.html_lang
+        return (self.stack[-1][2] if self.stack else "") or self.html_lang
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
@@ -127,7 +126,9 @@ class _Texts(HTMLParser):
             return
         lang = values.get("lang", "")
         if tag not in VOID_TAGS:
-            self.stack.append((tag, tag in SKIPPED_TAGS, lang))
+            skipped = tag in SKIPPED_TAGS or self.skipping
+            around = self.stack[-1][2] if self.stack else ""
+            self.stack.append((tag, skipped, lang or around))
         if self.skipping:
             return
         here = lang or self.lang
@@ -172,37 +173,77 @@ def plain_texts(text: str, lang: str) -> list[Text]:
     return [Text(" ".join(line.split()), lang) for line in text.splitlines() if line.strip()]
 
 
-def _without(text: str, values: list[str]) -> str:
+class AllowList:
+    """The allow-list as `english_words` uses it (see `prepare`): each value longest
+    first, with its case-folded form and its pattern worked out once for every text, and
+    the words found in each text kept, since the same texts (a page's menu, its footer,
+    an e-mail's greeting) are read again and again against the same data."""
+
+    def __init__(self, values: list[str]) -> None:
+        self.values = values
+        self.folded = [value.casefold() for value in values]
+        self._patterns: dict[str, re.Pattern[str]] = {}
+        self._words: dict[str, list[str]] = {}
+
+    def pattern(self, value: str) -> re.Pattern[str]:
+        """Whole values only: a user called "admin" does not hide "administrator".
+        In any case: a serial typed "sn1" is shown "SN1"."""
+        pattern = self._patterns.get(value)
+        if pattern is None:
+            pattern = re.compile(rf"(?<![A-Za-z]){re.escape(value)}(?![A-Za-z])", re.IGNORECASE)
+            self._patterns[value] = pattern
+        return pattern
+
+    def words(self, text: str) -> list[str]:
+        words = self._words.get(text)
+        if words is None:
+            words = [word for word in WORD.findall(_without(text, self)) if word not in TERMS]
+            self._words[text] = words
+        return list(words)
+
+
+def _without(text: str, allowed: AllowList) -> str:
     text = URL.sub(" ", text)
     text = EMAIL_ADDRESS.sub(" ", text)
     folded = text.casefold()
-    for value in values:
-        if value.casefold() in folded:
-            # Whole values only: a user called "admin" does not hide "administrator".
-            # In any case: a serial typed "sn1" is shown "SN1".
-            pattern = rf"(?<![A-Za-z]){re.escape(value)}(?![A-Za-z])"
-            text = re.sub(pattern, " ", text, flags=re.IGNORECASE)
+    for value, folded_value in zip(allowed.values, allowed.folded, strict=True):
+        if folded_value in folded:
+            text = allowed.pattern(value).sub(" ", text)
             folded = text.casefold()
     # After the data: a reply typed with its placeholders is taken out whole first.
     return PLACEHOLDER.sub(" ", text)
 
 
-def english_words(text: str, data: list[str]) -> list[str]:
+def english_words(text: str, data: AllowList) -> list[str]:
     """The English words of `text` once data, addresses and TERMS are taken out.
-    `data` longest first (see `prepare`)."""
-    return [word for word in WORD.findall(_without(text, data)) if word not in TERMS]
+    `data` as `prepare` makes it."""
+    return data.words(text)
 
 
-def prepare(data: set[str]) -> list[str]:
+# The allow-lists made last, by their data: a test compares many pages or e-mails
+# against the same data.
+_PREPARED: dict[frozenset[object], AllowList] = {}
+_PREPARED_AT_MOST = 16
+
+
+def prepare(data: set[str]) -> AllowList:
     """The allow-list as `english_words` uses it: each value and each of its lines,
     longest first (a longer value is taken out before a shorter one inside it)."""
+    key = frozenset(data)
+    allowed = _PREPARED.get(key)
+    if allowed is not None:
+        return allowed
     values = set()
     for value in data:
         value = str(value).strip()
         if value:
             values.add(" ".join(value.split()))
             values.update(" ".join(line.split()) for line in value.splitlines() if line.strip())
-    return sorted(values, key=len, reverse=True)
+    allowed = AllowList(sorted(values, key=len, reverse=True))
+    if len(_PREPARED) >= _PREPARED_AT_MOST:
+        _PREPARED.clear()
+    _PREPARED[key] = allowed
+    return allowed
 
 
 def is_chinese(lang: str) -> bool:

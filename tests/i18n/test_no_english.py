@@ -19,7 +19,7 @@ import pytest
 from django.urls import reverse
 
 from tests.i18n.conftest import LivedIn, entered_data
-from tests.i18n.reading import as_reader, findings, is_page, people, report
+from tests.i18n.reading import as_reader, findings, is_page, reader, report
 from tests.security.urlmap import PUBLIC, ProjectUrl, fixed_kwargs, kinds_for, project_urls
 
 pytestmark = pytest.mark.django_db
@@ -85,7 +85,7 @@ def _every_path(url: ProjectUrl, lived: LivedIn) -> list[str]:
 
 @pytest.mark.parametrize("role", ["merchant", "technician", "no_role", "visitor"])
 def test_every_page_is_chinese_for_a_chinese_reader(lived_in: LivedIn, role: str) -> None:
-    who = people(lived_in)[role]
+    who = reader(lived_in, role)
     data = entered_data(lived_in)
     found: dict[str, list[str]] = {}
     never: list[str] = []

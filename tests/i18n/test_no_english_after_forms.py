@@ -22,21 +22,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.tokens import default_token_generator
-from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from django.views import defaults
 
 from tests.factories import PASSWORD
 from tests.i18n.conftest import LivedIn, entered_data, pdf, png, rolled_back
-from tests.i18n.reading import LANGUAGES, Typed, as_reader, findings, is_page, people, report
+from tests.i18n.reading import LANGUAGES, Typed, as_reader, findings, is_page, reader, report
 from tickets import canned
 from tickets.models import CannedReply, Category, Queue
 
@@ -898,7 +895,7 @@ for _role, _name, _ticket, _data in REPAIR_STEPS:
 
 @pytest.mark.parametrize("role", ["merchant", "technician", "visitor"])
 def test_what_forms_and_actions_show_is_chinese(lived_in: LivedIn, role: str) -> None:
-    who = people(lived_in)[role]
+    who = reader(lived_in, role)
     found: dict[str, list[str]] = {}
     for each in [each for each in STEPS if each.role == role]:
         typed: set[str] = set()
@@ -915,21 +912,3 @@ def test_what_forms_and_actions_show_is_chinese(lived_in: LivedIn, role: str) ->
         for finding in findings(english, chinese, typed):
             found.setdefault(finding, []).append(each.label)
     assert found == {}, report(found)
-
-
-@pytest.mark.parametrize("handler", ["bad_request", "permission_denied", "server_error"])
-def test_the_error_pages_are_chinese(world, rf, handler: str) -> None:  # noqa: ANN001
-    """The pages Django's handlers render (404 and the CSRF refusal are reached above)."""
-    pages = {}
-    for language in LANGUAGES:
-        request = rf.get("/somewhere/")
-        request.user = AnonymousUser()
-        with translation.override(language):
-            if handler == "server_error":
-                pages[language] = defaults.server_error(request)
-            elif handler == "bad_request":
-                pages[language] = defaults.bad_request(request, SuspiciousOperation())
-            else:
-                pages[language] = defaults.permission_denied(request, PermissionDenied())
-    found = findings(pages["en"], pages["zh-hans"], entered_data(LivedIn(world=world)))
-    assert found == [], "\n".join(found)
