@@ -1,7 +1,7 @@
 """Exports of the ticket and terminal lists, with the filters the page has in its URL.
 
 Each export fetches through the same scope helper and filters with the same code as its
-page (the queue's `_filtered` and sort, the search, "My tickets", a shop's ticket filter
+page (the queue's `queue_tickets`, the search, "My tickets", a shop's ticket filter
 and terminal search), so a list and its export never disagree; outside scope is the
 page's 404. The rows stream (reports.export), without the page's pagination: the whole
 filtered list, except search, whose results the search itself caps (tickets.search.CAP).
@@ -30,7 +30,7 @@ from tickets.forms_work import QueueFilterForm
 from tickets.models import Ticket
 from tickets.views.search import MINE_OPEN, MINE_RESOLVED, MINE_WAITING, MineForm, SearchForm
 from tickets.views.search import _values as form_values
-from tickets.views.work import SORTS, _filtered
+from tickets.views.work import queue_tickets
 
 
 def _format(fmt: str) -> str:
@@ -46,9 +46,9 @@ def queue_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
     fmt = _format(fmt)
     now = timezone.now()
     values = QueueFilterForm(request.GET).values()
-    tickets = _filtered(
+    tickets = queue_tickets(
         Ticket.objects.filter(queue=queue).with_sla_due(now), values, request.user, now
-    ).order_by(*SORTS[str(values.get("sort", "due"))])
+    )
     return export.response(
         fmt, f"posdesk-queue-{queue.pk}", ticket_rows.header(), ticket_rows.rows(tickets)
     )

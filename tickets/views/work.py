@@ -228,6 +228,14 @@ def _filtered(
     return queryset
 
 
+def queue_tickets(
+    queryset: TicketQuerySet, values: dict[str, object], user: Any, now: datetime
+) -> TicketQuerySet:
+    """A queue's tickets as its page lists them: the filter form's `values` applied, in
+    the chosen order (the page and its export, reports.views_lists)."""
+    return _filtered(queryset, values, user, now).order_by(*SORTS[str(values.get("sort", "due"))])
+
+
 @require_safe
 @login_required
 def work_queue(request: HttpRequest, pk: int) -> HttpResponse:
@@ -237,12 +245,12 @@ def work_queue(request: HttpRequest, pk: int) -> HttpResponse:
     form = QueueFilterForm(request.GET)
     values = form.values()
     page = int(values.get("page", 1))
-    tickets = _filtered(
+    tickets = queue_tickets(
         Ticket.objects.filter(queue=queue).for_work_list().only(*ROW_FIELDS).with_sla_due(now),
         values,
         request.user,
         now,
-    ).order_by(*SORTS[str(values.get("sort", "due"))])
+    )
     # No COUNT over the queue: one row more than a page says whether there is a next.
     start = (page - 1) * PAGE_SIZE
     found = tickets.page_rows(start, PAGE_SIZE + 1)
