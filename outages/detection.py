@@ -22,11 +22,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, Subquery
+from django.db.models import Q, QuerySet, Subquery
 from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 
-from devices.models import Merchant
+from devices.models import Merchant, Provider
 from outages import services
 from outages.models import Incident, IncidentTicket, IncidentUpdate
 from tickets import workflow
@@ -116,25 +116,29 @@ def worth_checking(ticket: Ticket, *, now: datetime | None = None) -> bool:
     if group is None:
         return False
     provider = queue.provider
-    category, symptoms = GROUPS[group]
     city = Merchant.objects.filter(pk=ticket.merchant_id).values(key=Lower(Trim("city")))
     shops = (
-        Ticket.objects.annotate(city_key=Lower(Trim("merchant__city")))
-        .filter(
-            queue__provider_id=provider.pk,
-            category=category,
-            symptom__in=symptoms,
-            city_key=Subquery(city[:1]),
-            created_at__gte=now
-            - timedelta(minutes=provider.incident_window_minutes)
-            - WINDOW_SLACK,
-            status__in=workflow.OPEN,
-        )
+        _open_of_cause(provider, group, Subquery(city[:1]), now - WINDOW_SLACK)
         .values("merchant_id")
         .distinct()
         .count()
     )
     return shops >= provider.incident_shops
+
+
+def _open_of_cause(provider: Provider, group: str, city_key: object, now: datetime) -> QuerySet:
+    """Open tickets of the provider's queues with this group's faults, from the shops of
+    one area (`city_key`, lower-cased and trimmed), filed within its window before `now`:
+    what a cause's threshold counts (`_open_if_threshold`, and `worth_checking` first)."""
+    category, symptoms = GROUPS[group]
+    return Ticket.objects.annotate(city_key=Lower(Trim("merchant__city"))).filter(
+        queue__provider_id=provider.pk,
+        category=category,
+        symptom__in=symptoms,
+        city_key=city_key,
+        created_at__gte=now - timedelta(minutes=provider.incident_window_minutes),
+        status__in=workflow.OPEN,
+    )
 
 
 def check(ticket_id: int, *, now: datetime | None = None) -> Incident | None:
@@ -196,20 +200,10 @@ def _link_to_open(ticket: Ticket, now: datetime) -> Incident | None:
 
 def _open_if_threshold(ticket: Ticket, group: str, key: str, now: datetime) -> Incident | None:
     provider = ticket.queue.provider
-    category, symptoms = GROUPS[group]
-    since = now - timedelta(minutes=provider.incident_window_minutes)
+    category, _symptoms = GROUPS[group]
     rows = list(
-        Ticket.objects.annotate(city_key=Lower(Trim("merchant__city")))
-        .filter(
-            queue__provider_id=provider.pk,
-            category=category,
-            symptom__in=symptoms,
-            city_key=key,
-            created_at__gte=since,
-            created_at__lte=now,
-            status__in=workflow.OPEN,
-            incident_link__isnull=True,
-        )
+        _open_of_cause(provider, group, key, now)
+        .filter(created_at__lte=now, incident_link__isnull=True)
         .order_by("created_at", "pk")
         .values_list("pk", "merchant_id", "created_at", "symptom")
     )
